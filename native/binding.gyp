@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "posix",
+      "sources": ["posix.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}
