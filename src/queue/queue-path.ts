@@ -1,0 +1,83 @@
+/*
+ * queue-path.ts - where a queue file or fast flush logfile lives, relative to
+ * queue_directory (Postfix's mail_queue_path + dir_forest). Pure: no I/O.
+ *
+ * Queues named in hash_queue_names get hash_queue_depth levels of
+ * one-character subdirectories, taken from the start of the file name ('_'
+ * where the name is too short). A long queue ID (its last 'z' at index >= 10)
+ * is hashed on its microseconds field instead: the four base-52 characters
+ * before that 'z', printed as upper-case hex with at least five digits, so
+ * long and short IDs of the same instant share a directory. Logfile names go
+ * through the same rule, which is why `verylongdomainz_example_com` lands in
+ * flush/0/0/ when flush is hashed.
+ *
+ * Exports: QueueHashing, queueHashing(names, depth), queuePath(queue, id, hashing)
+ */
+import { msg } from '../util/msg.js';
+import { isValidQueueId } from './queue-id.js';
+
+export interface QueueHashing {
+  /** hash_queue_names, split; compared case-insensitively as Postfix does. */
+  readonly hashQueueNames: readonly string[];
+  /** hash_queue_depth (>= 1). */
+  readonly depth: number;
+}
+
+/**
+ * Builds the hashing rule from hash_queue_names (already split) and
+ * hash_queue_depth. The depth is checked where it is used, as in Postfix, so a
+ * plain object literal works just as well.
+ */
+export function queueHashing(hashQueueNames: readonly string[], depth: number): QueueHashing {
+  return { hashQueueNames: [...hashQueueNames], depth };
+}
+
+/* The "safe" base-52 alphabet of long queue IDs: digits and letters without vowels. */
+const SAFE_ALPHABET = '0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz';
+const LONG_ID_SEPARATOR = 'z';
+/* Seconds field (at least 6 characters) + microseconds field (exactly 4). */
+const LONG_ID_TIME_LENGTH = 10;
+const LONG_ID_USEC_LENGTH = 4;
+
+/** Decodes the microseconds field; anything outside the alphabet counts as 0, as in Postfix. */
+function decodeUsecField(field: string): number {
+  let value = 0;
+  for (const ch of field) {
+    const digit = SAFE_ALPHABET.indexOf(ch);
+    if (digit < 0) return 0;
+    value = value * SAFE_ALPHABET.length + digit;
+  }
+  return value;
+}
+
+/** The string whose leading characters name the hash subdirectories. */
+function hashSource(id: string): string {
+  const separator = id.lastIndexOf(LONG_ID_SEPARATOR);
+  if (separator < LONG_ID_TIME_LENGTH) return id;
+  const usec = decodeUsecField(id.slice(separator - LONG_ID_USEC_LENGTH, separator));
+  return usec.toString(16).toUpperCase().padStart(5, '0');
+}
+
+const QUEUE_NAME_CHARS = /^[A-Za-z0-9]{1,100}$/;
+
+/**
+ * `queue/[h1/h2/…/]id`. A bad queue name or ID is a programming error (callers
+ * validate client input first), so it panics like Postfix does.
+ */
+export function queuePath(queue: string, id: string, hashing: QueueHashing): string {
+  if (!QUEUE_NAME_CHARS.test(queue)) msg.panic(`mail_queue_dir: bad queue name: ${queue}`);
+  if (!isValidQueueId(id)) msg.panic(`mail_queue_dir: bad queue id: ${id}`);
+  const lowerQueue = queue.toLowerCase();
+  if (!hashing.hashQueueNames.some((name) => name.toLowerCase() === lowerQueue)) {
+    return `${queue}/${id}`;
+  }
+  if (!Number.isInteger(hashing.depth) || hashing.depth < 1) {
+    msg.panic(`dir_forest: depth ${hashing.depth}`);
+  }
+  const source = hashSource(id);
+  let dirs = '';
+  for (let level = 0; level < hashing.depth; level++) {
+    dirs += `${source[level] ?? '_'}/`;
+  }
+  return `${queue}/${dirs}${id}`;
+}

@@ -1,0 +1,178 @@
+/*
+ * trigger.ts - wake up qmgr the way Postfix's mail_trigger() does
+ * (unix_trigger / fifo_trigger), without ever making the daemon wait on it.
+ *
+ * The target (normally public/qmgr, relative to queue_directory) is stat()ed:
+ *   - UNIX socket: connect, write the request, then one NUL in a separate
+ *     write, each within timeoutSec. The connection then lingers, unref'd,
+ *     until the peer closes it or timeoutSec + 100 s pass (then a warning):
+ *     closing first could lose the request on kernels that drop unread data.
+ *   - FIFO: open write-only non-blocking with the safe-open checks (no reader
+ *     means ENXIO, silently), write exactly the request bytes, close.
+ *   - missing, or anything else: a warning.
+ * Connect, write and FIFO open failures are only reported with -v, as in
+ * Postfix. The promise resolves once the writes are done or have failed; it
+ * never rejects, and nothing it leaves behind keeps the process alive.
+ *
+ * Exports: sendQueueTrigger(relPath, request, timeoutSec)
+ */
+import { constants } from 'node:fs';
+import { stat, type FileHandle } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { msg } from '../util/msg.js';
+import { errorCode, strerror } from './errors.js';
+import { safeOpenExisting } from './safe-open.js';
+
+/** Extra patience, beyond the trigger timeout, before giving up on the peer's close. */
+const LINGER_EXTRA_SEC = 100;
+const NUL_BYTE = Buffer.from([0]);
+
+/* Node timers cannot wait longer than this; a larger delay would fire at once. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+function secondsToTimerMs(seconds: number): number {
+  return Math.min(seconds * 1000, MAX_TIMER_MS);
+}
+
+function timedOut(): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error('trigger timeout');
+  error.code = 'ETIMEDOUT';
+  return error;
+}
+
+/**
+ * One socket write that settles within timeoutSec (<= 0: no limit). Resolves
+ * with the error, if any, instead of rejecting.
+ */
+function timedWrite(socket: Socket, data: Buffer, timeoutSec: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const timer = timeoutSec > 0 ? setTimeout(() => resolve(timedOut()), secondsToTimerMs(timeoutSec)) : undefined;
+    socket.write(data, (error) => {
+      clearTimeout(timer);
+      resolve(error ?? undefined);
+    });
+  });
+}
+
+/** Connects within timeoutSec; resolves with the connected socket, or null after a failure. */
+function timedConnect(path: string, timeoutSec: number): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (msg.verbose) msg.warn(`unix_trigger: connect to ${path}: ${strerror(error)}`);
+      resolve(null);
+    };
+    const timer = timeoutSec > 0 ? setTimeout(() => fail(timedOut()), secondsToTimerMs(timeoutSec)) : undefined;
+    socket.on('error', fail);
+    socket.once('connect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // From now on errors (EPIPE on the NUL when qmgr closes early is
+      // routine) reach the write callbacks; this listener only keeps the
+      // 'error' event from being fatal.
+      socket.off('error', fail);
+      socket.on('error', () => socket.destroy());
+      resolve(socket);
+    });
+  });
+}
+
+/**
+ * Keeps the connection until the peer closes it (or sends anything, or
+ * fails), or until the linger time runs out. Neither the socket nor the timer
+ * keeps the process alive.
+ */
+function linger(socket: Socket, path: string, timeoutSec: number): void {
+  if (socket.destroyed) return; // a failed write already closed it
+  const done = (): void => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer =
+    timeoutSec > 0
+      ? setTimeout(() => {
+          msg.warn(`unix_trigger_event: read timeout for service ${path}`);
+          done();
+        }, secondsToTimerMs(timeoutSec + LINGER_EXTRA_SEC))
+      : undefined;
+  timer?.unref();
+  socket.on('data', done);
+  socket.on('end', done);
+  socket.on('close', done);
+  socket.unref();
+}
+
+async function unixTrigger(path: string, request: Buffer, timeoutSec: number): Promise<void> {
+  const socket = await timedConnect(path, timeoutSec);
+  if (socket === null) return;
+  let error = await timedWrite(socket, request, timeoutSec);
+  if (error === undefined) error = await timedWrite(socket, NUL_BYTE, timeoutSec);
+  if (error !== undefined && msg.verbose) msg.warn(`unix_trigger: write to ${path}: ${strerror(error)}`);
+  linger(socket, path, timeoutSec);
+}
+
+/** Delay between write attempts while the FIFO is full. */
+const FIFO_RETRY_MS = 20;
+
+/** write_buf on a non-blocking FIFO: all bytes, retrying while full, within timeoutSec. */
+async function writeFifo(handle: FileHandle, data: Buffer, timeoutSec: number): Promise<void> {
+  const deadline = Date.now() + timeoutSec * 1000;
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+      offset += bytesWritten;
+    } catch (error) {
+      if (errorCode(error) !== 'EAGAIN' || (timeoutSec > 0 && Date.now() >= deadline)) throw error;
+      await sleep(FIFO_RETRY_MS);
+    }
+  }
+}
+
+async function fifoTrigger(path: string, request: Buffer, timeoutSec: number): Promise<void> {
+  const opened = await safeOpenExisting(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  if (!opened.ok) {
+    if (msg.verbose) msg.info(`fifo_trigger: open ${path}: ${opened.why}`);
+    return;
+  }
+  try {
+    await writeFifo(opened.handle, request, timeoutSec);
+  } catch (error) {
+    if (msg.verbose) msg.warn(`fifo_trigger: write ${path}: ${strerror(error)}`);
+  }
+  try {
+    await opened.handle.close();
+  } catch (error) {
+    if (msg.verbose) msg.warn(`fifo_trigger: close ${path}: ${strerror(error)}`);
+  }
+}
+
+/**
+ * Sends `request` (e.g. 'F' or 'I'; one byte per character) to the trigger
+ * endpoint at relPath, e.g. 'public/qmgr'. Never rejects, except with the
+ * FatalError of an fstat() failing on a just-opened FIFO (fatal in Postfix too).
+ */
+export async function sendQueueTrigger(relPath: string, request: string, timeoutSec: number): Promise<void> {
+  let target;
+  try {
+    target = await stat(relPath);
+  } catch (error) {
+    msg.warn(`unable to look up ${relPath}: ${strerror(error)}`);
+    return;
+  }
+  const data = Buffer.from(request, 'latin1');
+  if (target.isFIFO()) {
+    await fifoTrigger(relPath, data, timeoutSec);
+  } else if (target.isSocket()) {
+    await unixTrigger(relPath, data, timeoutSec);
+  } else {
+    msg.warn(`${relPath} is not a socket or a fifo`);
+  }
+}

@@ -1,0 +1,30 @@
+/*
+ * errors.test.ts - strerror() gives glibc's texts for Node error codes and
+ * error objects.
+ */
+import test from 'ava';
+import { open } from 'node:fs/promises';
+import { errorCode, strerror } from '../../src/queue/errors.js';
+
+test('common codes map to glibc texts', (t) => {
+  t.is(strerror('ENOENT'), 'No such file or directory');
+  t.is(strerror('EACCES'), 'Permission denied');
+  t.is(strerror('EPIPE'), 'Broken pipe');
+  t.is(strerror('EAGAIN'), 'Resource temporarily unavailable');
+  t.is(strerror('EWOULDBLOCK'), 'Resource temporarily unavailable');
+  t.is(strerror('ENXIO'), 'No such device or address');
+  t.is(strerror('ECONNREFUSED'), 'Connection refused');
+});
+
+test('a real Node fs error is translated', async (t) => {
+  const error = await open('/nonexistent/dir/file').catch((e: unknown) => e);
+  t.is(errorCode(error), 'ENOENT');
+  t.is(strerror(error), 'No such file or directory');
+});
+
+test('unknown codes fall back sensibly', (t) => {
+  t.is(strerror(Object.assign(new Error('x'), { code: 'EWEIRD', errno: -1234 })), 'Unknown error 1234');
+  t.is(strerror(new Error('plain message')), 'plain message');
+  t.is(strerror('EWEIRD'), 'EWEIRD');
+  t.is(errorCode('ENOENT'), undefined);
+});

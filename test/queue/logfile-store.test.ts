@@ -1,0 +1,231 @@
+/*
+ * logfile-store.test.ts - appendQueueId and openLogfileForSend: file and
+ * directory modes, round trips, line splitting of corrupt content, large
+ * files, bounded memory on a pathological line, locking against other
+ * processes and within the process, and Postfix's log texts.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, symlinkSync, writeFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { readFile, stat, utimes } from 'node:fs/promises';
+import { appendQueueId, openLogfileForSend, MAX_KEPT_LINE, type LogfileHandle } from '../../src/queue/logfile-store.js';
+import { FatalError } from '../../src/util/msg.js';
+import { captureMsgs, holdLocks, inScratchDir } from './helpers.js';
+
+async function readAllLines(handle: LogfileHandle): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const line of handle.lines()) lines.push(line);
+  return lines;
+}
+
+async function sendLines(relPath: string): Promise<string[]> {
+  const handle = await openLogfileForSend(relPath);
+  if (handle === null) throw new Error(`${relPath} absent`);
+  try {
+    return await readAllLines(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+function lockIsFree(path: string): Promise<boolean> {
+  return new Promise((resolve) => execFile('/usr/bin/flock', ['-n', '-x', path, 'true'], (error) => resolve(error === null)));
+}
+
+test.serial('append creates the logfile 0600 and missing hash directories 0700', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush', { mode: 0o700 });
+    const previousUmask = process.umask(0o077); // master gives its children umask 077
+    try {
+      await appendQueueId('flush/example_com', '3F2A1B4C5D');
+      await appendQueueId('flush/e/x/example_com', '3F2A1B4C5D');
+    } finally {
+      process.umask(previousUmask);
+    }
+    t.is((await stat('flush/example_com')).mode & 0o7777, 0o600);
+    t.is((await stat('flush/e/x/example_com')).mode & 0o7777, 0o600);
+    t.is((await stat('flush/e')).mode & 0o7777, 0o700);
+    t.is((await stat('flush/e/x')).mode & 0o7777, 0o700);
+    t.is(await readFile('flush/e/x/example_com', 'latin1'), '3F2A1B4C5D\n');
+  });
+});
+
+test.serial('append then send: round trip, duplicates kept, truncate, touch, unlock', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    const ids = ['8612B2120E8', '841E12120E6', '8612B2120E8', '4dQ8Kc1mB4zJrQ'];
+    for (const id of ids) await appendQueueId('flush/example_test', id);
+    t.is(await readFile('flush/example_test', 'latin1'), ids.map((id) => `${id}\n`).join(''));
+
+    const old = new Date('2020-01-01T00:00:00Z');
+    await utimes('flush/example_test', old, old);
+    const handle = await openLogfileForSend('flush/example_test');
+    if (handle === null) return t.fail('logfile absent');
+    t.is(handle.name, 'example_test');
+    t.false(await lockIsFree('flush/example_test'));
+    t.deepEqual(await readAllLines(handle), ids);
+    await handle.truncate();
+    await handle.touch();
+    await handle.close();
+    t.true(await lockIsFree('flush/example_test'));
+    const after = await stat('flush/example_test');
+    t.is(after.size, 0);
+    t.true(Math.abs(after.atimeMs - Date.now()) < 5000);
+    t.true(Math.abs(after.mtimeMs - Date.now()) < 5000);
+  });
+});
+
+test.serial('send on a missing logfile reports absence without creating it', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    t.is(await openLogfileForSend('flush/nothing_here'), null);
+    t.is(await openLogfileForSend('flush/n/o/nothing_here'), null);
+    await t.throwsAsync(stat('flush/nothing_here'));
+  });
+});
+
+test.serial('touch without reading still updates the time stamps of an empty logfile', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    writeFileSync('flush/empty', '');
+    const old = new Date('2020-01-01T00:00:00Z');
+    await utimes('flush/empty', old, old);
+    const handle = await openLogfileForSend('flush/empty');
+    if (handle === null) return t.fail('logfile absent');
+    t.deepEqual(await readAllLines(handle), []);
+    await handle.touch();
+    await handle.close();
+    t.true((await stat('flush/empty')).atime.getFullYear() > 2020);
+  });
+});
+
+test.serial('corrupt content: empty lines, CR kept, NUL ends a line, last line without LF', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    writeFileSync('flush/corrupt', Buffer.from('A1\n\nB 2\r\nC3\0junk\n\xe9t\xe9\nbad.id\n\0\nlast_no_lf', 'latin1'));
+    t.deepEqual(await sendLines('flush/corrupt'), ['A1', '', 'B 2\r', 'C3', '\xe9t\xe9', 'bad.id', '', 'last_no_lf']);
+    writeFileSync('flush/onlylf', '\n');
+    t.deepEqual(await sendLines('flush/onlylf'), ['']);
+  });
+});
+
+test.serial('long lines are cut at MAX_KEPT_LINE bytes, also across read chunks', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    const long = 'Q'.repeat(200_000);
+    writeFileSync('flush/long', `${long}\nAFTER\n${'R'.repeat(256)}\n${'S'.repeat(255)}\n`);
+    const lines = await sendLines('flush/long');
+    t.deepEqual(lines, ['Q'.repeat(MAX_KEPT_LINE), 'AFTER', 'R'.repeat(256), 'S'.repeat(255)]);
+    t.is(MAX_KEPT_LINE, 256);
+  });
+});
+
+test.serial('10,000 lines stream in order', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    const ids = Array.from({ length: 10_000 }, (_, i) => `${(0x10000 + i).toString(16).toUpperCase()}ABC${i}`);
+    writeFileSync('flush/big', ids.map((id) => `${id}\n`).join(''));
+    const lines = await sendLines('flush/big');
+    t.is(lines.length, 10_000);
+    t.deepEqual(lines, ids);
+  });
+});
+
+test.serial('a pathological 1 GB line is streamed in bounded memory', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    // A sparse file: 300 'P's, then ~1 GB of NUL bytes (no disk use), then one more line.
+    const size = 1024 * 1024 * 1024;
+    const fd = openSync('flush/huge', 'w');
+    writeSync(fd, 'P'.repeat(300));
+    ftruncateSync(fd, size);
+    writeSync(fd, '\nTAIL_ID\n', size);
+    closeSync(fd);
+    const rssBefore = process.memoryUsage().rss;
+    let peakRss = rssBefore;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 20);
+    const lines = await sendLines('flush/huge');
+    clearInterval(sampler);
+    t.deepEqual(lines, ['P'.repeat(MAX_KEPT_LINE), 'TAIL_ID']);
+    t.true(peakRss - rssBefore < 100 * 1024 * 1024, `RSS grew by ${(peakRss - rssBefore) >> 20} MB`);
+  });
+});
+
+test.serial('append waits for a C-style lock held by another process', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    writeFileSync('flush/example_com', 'OLD1\n');
+    const holder = await holdLocks(['flush/example_com']);
+    let done = false;
+    const appending = appendQueueId('flush/example_com', 'NEW2').then(() => {
+      done = true;
+    });
+    let timerFired = false;
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        timerFired = true;
+        resolve();
+      }, 200),
+    );
+    t.true(timerFired);
+    t.false(done);
+    t.is(await readFile('flush/example_com', 'latin1'), 'OLD1\n');
+    await holder.release();
+    await appending;
+    t.is(await readFile('flush/example_com', 'latin1'), 'OLD1\nNEW2\n');
+  });
+});
+
+test.serial('an append in the same process waits until a send has closed the logfile', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    writeFileSync('flush/site', 'ID1\n');
+    const handle = await openLogfileForSend('flush/site');
+    if (handle === null) return t.fail('logfile absent');
+    const appending = appendQueueId('flush/site', 'ID2');
+    t.deepEqual(await readAllLines(handle), ['ID1']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await handle.truncate();
+    await handle.close();
+    await appending;
+    // The new ID was appended after the truncation, so it is not lost.
+    t.is(await readFile('flush/site', 'latin1'), 'ID2\n');
+  });
+});
+
+test.serial('open failures are fatal with Postfix texts and the bare logfile name', async (t) => {
+  await inScratchDir(async () => {
+    writeFileSync('flush', 'not a directory');
+    await t.throwsAsync(appendQueueId('flush/example_com', 'ABC'), {
+      instanceOf: FatalError,
+      message: 'flush_add_path: open fast flush logfile example_com: Not a directory',
+    });
+    await t.throwsAsync(openLogfileForSend('flush/example_com'), {
+      instanceOf: FatalError,
+      message: 'flush_send_path: open fast flush logfile example_com: Not a directory',
+    });
+  });
+  await inScratchDir(async () => {
+    mkdirSync('flush/adir', { recursive: true });
+    await t.throwsAsync(openLogfileForSend('flush/adir'), {
+      instanceOf: FatalError,
+      message: 'flush_send_path: open fast flush logfile adir: Is a directory',
+    });
+  });
+});
+
+test.serial('a failed write is a warning and the append still unlocks and closes', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    symlinkSync('/dev/full', 'flush/full');
+    const captured = captureMsgs();
+    try {
+      await appendQueueId('flush/full', 'ABC');
+    } finally {
+      captured.stop();
+    }
+    t.deepEqual(captured.lines, ['warning: write fast flush logfile full: No space left on device']);
+  });
+});

@@ -1,0 +1,64 @@
+/*
+ * queue-path.test.ts - queuePath tables: dir_forest hashing, the long-queue-ID
+ * rule, case-insensitive hash_queue_names, and panics on bad input. Every
+ * example from spec-protocol-master.md §3.2/§3.7 and real-postfix.md is here.
+ */
+import test from 'ava';
+import { queueHashing, queuePath } from '../../src/queue/queue-path.js';
+import { FatalError } from '../../src/util/msg.js';
+
+const defaults = queueHashing(['deferred', 'defer'], 1);
+const flushDepth2 = queueHashing(['deferred', 'defer', 'flush'], 2);
+
+const table: Array<[string, string, ReturnType<typeof queueHashing>, string]> = [
+  // Defaults: deferred hashed one level by the first character, incoming and flush flat.
+  ['deferred', '3F2A1B4C5D', defaults, 'deferred/3/3F2A1B4C5D'],
+  ['deferred', '8612B2120E8', defaults, 'deferred/8/8612B2120E8'],
+  ['incoming', '3F2A1B4C5D', defaults, 'incoming/3F2A1B4C5D'],
+  ['incoming', '8612B2120E8', defaults, 'incoming/8612B2120E8'],
+  ['flush', 'example_com', defaults, 'flush/example_com'],
+  ['flush', 'example_test', defaults, 'flush/example_test'],
+  ['defer', '3F2A1B4C5D', defaults, 'defer/3/3F2A1B4C5D'],
+  // flush hashed at depth 2 (observed).
+  ['flush', 'example_com', flushDepth2, 'flush/e/x/example_com'],
+  ['flush', 'x', flushDepth2, 'flush/x/_/x'],
+  ['flush', 'verylongdomainz_example_com', flushDepth2, 'flush/0/0/verylongdomainz_example_com'],
+  ['deferred', '3F2A1B4C5D', flushDepth2, 'deferred/3/F/3F2A1B4C5D'],
+  // Long queue IDs: microseconds field "1mB4" = 249292 = 0x3CDCC.
+  ['deferred', '4dQ8Kc1mB4zJrQ', defaults, 'deferred/3/4dQ8Kc1mB4zJrQ'],
+  ['deferred', '4dQ8Kc1mB4zJrQ', queueHashing(['deferred'], 3), 'deferred/3/C/D/4dQ8Kc1mB4zJrQ'],
+  ['incoming', '4dQ8Kc1mB4zJrQ', defaults, 'incoming/4dQ8Kc1mB4zJrQ'],
+  // The 'z' must be at index >= 10; the last 'z' counts.
+  ['deferred', 'ABCDEFGHIz', defaults, 'deferred/A/ABCDEFGHIz'],
+  ['deferred', 'bcdfghjklmz', defaults, 'deferred/5/bcdfghjklmz'], // "jklm" = 0x50FBB4
+  // The largest field, "zzzz" = 0x6F90FF, prints with six digits.
+  ['flush', 'BBBBBBzzzzz', flushDepth2, 'flush/6/F/BBBBBBzzzzz'],
+  // A field with a character outside the safe alphabet decodes as 0.
+  ['deferred', 'AAAAAAAAAAz', defaults, 'deferred/0/AAAAAAAAAAz'],
+  ['deferred', 'BBBBBB_BBBz', defaults, 'deferred/0/BBBBBB_BBBz'],
+  ['flush', 'zzzzzzzzzz_zzzz', flushDepth2, 'flush/0/0/zzzzzzzzzz_zzzz'],
+  // Short names pad with '_'.
+  ['flush', 'ab', queueHashing(['flush'], 3), 'flush/a/b/_/ab'],
+  // hash_queue_names is case-insensitive.
+  ['deferred', '3F2A1B4C5D', queueHashing(['DEFERRED'], 1), 'deferred/3/3F2A1B4C5D'],
+  ['deferred', '3F2A1B4C5D', queueHashing([], 1), 'deferred/3F2A1B4C5D'],
+];
+
+for (const [queue, id, hashing, expected] of table) {
+  test(`${queue} ${id} [${hashing.hashQueueNames.join(',')}; ${hashing.depth}] -> ${expected}`, (t) => {
+    t.is(queuePath(queue, id, hashing), expected);
+  });
+}
+
+test('a plain object literal works as the hashing rule', (t) => {
+  t.is(queuePath('deferred', 'ABCDE', { hashQueueNames: ['deferred'], depth: 2 }), 'deferred/A/B/ABCDE');
+});
+
+test('bad queue IDs, queue names and depths panic', (t) => {
+  t.throws(() => queuePath('deferred', 'bad.id', defaults), { instanceOf: FatalError, message: 'mail_queue_dir: bad queue id: bad.id' });
+  t.throws(() => queuePath('deferred', '', defaults), { instanceOf: FatalError });
+  t.throws(() => queuePath('../x', 'ABC', defaults), { instanceOf: FatalError, message: 'mail_queue_dir: bad queue name: ../x' });
+  t.throws(() => queuePath('deferred', 'ABC', queueHashing(['deferred'], 0)), { instanceOf: FatalError, message: 'dir_forest: depth 0' });
+  // An unhashed queue never looks at the depth.
+  t.is(queuePath('incoming', 'ABC', queueHashing(['deferred'], 0)), 'incoming/ABC');
+});

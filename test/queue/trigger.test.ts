@@ -1,0 +1,196 @@
+/*
+ * trigger.test.ts - sendQueueTrigger against a UNIX-socket stand-in for qmgr
+ * (one that closes like qmgr, one that never closes), FIFOs with and without
+ * a reader, and bad targets. The "process can still exit" check runs the
+ * trigger in a child process.
+ */
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { sendQueueTrigger } from '../../src/queue/trigger.js';
+import { msg } from '../../src/util/msg.js';
+import { captureMsgs, inScratchDir } from './helpers.js';
+
+const triggerModule = fileURLToPath(new URL('../../src/queue/trigger.js', import.meta.url));
+
+interface FakeQmgr {
+  server: Server;
+  /** Bytes each connection sent, once it has ended. */
+  received: Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on public/qmgr. Like qmgr's trigger server it reads once and closes,
+ * unless `neverClose`; it resolves `received` with the first connection's bytes.
+ */
+function fakeQmgr(neverClose: boolean): Promise<FakeQmgr> {
+  const sockets: Socket[] = [];
+  let deliver!: (data: Buffer) => void;
+  const received = new Promise<Buffer>((resolve) => {
+    deliver = resolve;
+  });
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      if (Buffer.concat(chunks).includes(0)) {
+        deliver(Buffer.concat(chunks));
+        if (!neverClose) socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  mkdirSync('public', { recursive: true });
+  return new Promise((resolve) => {
+    server.listen('public/qmgr', () =>
+      resolve({
+        server,
+        received,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      }),
+    );
+  });
+}
+
+test.serial('UNIX socket: qmgr receives the request byte, then a NUL', async (t) => {
+  await inScratchDir(async () => {
+    const qmgr = await fakeQmgr(false);
+    const captured = captureMsgs();
+    try {
+      await sendQueueTrigger('public/qmgr', 'F', 10);
+      t.deepEqual(await qmgr.received, Buffer.from('F\0', 'latin1'));
+      // qmgr closing early (EPIPE on the NUL, or a reset) is not worth a word.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      t.deepEqual(captured.lines, []);
+    } finally {
+      captured.stop();
+      await qmgr.close();
+    }
+  });
+});
+
+test.serial('UNIX socket: a server that never closes does not delay the caller', async (t) => {
+  await inScratchDir(async () => {
+    const qmgr = await fakeQmgr(true);
+    try {
+      const start = Date.now();
+      await sendQueueTrigger('public/qmgr', 'I', 10);
+      t.true(Date.now() - start < 1000);
+      t.deepEqual(await qmgr.received, Buffer.from('I\0', 'latin1'));
+    } finally {
+      await qmgr.close();
+    }
+  });
+});
+
+test.serial('UNIX socket: the lingering connection does not keep a process alive', async (t) => {
+  await inScratchDir(async (dir) => {
+    const qmgr = await fakeQmgr(true);
+    try {
+      const script = `
+        import { sendQueueTrigger } from ${JSON.stringify(triggerModule)};
+        await sendQueueTrigger('public/qmgr', 'I', 10);
+        console.log('sent');
+      `;
+      const start = Date.now();
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const status = await new Promise<number | null>((resolve) => {
+        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('exit', (code) => {
+          clearTimeout(killer);
+          resolve(code);
+        });
+      });
+      t.is(status, 0);
+      t.is(output.trim(), 'sent');
+      t.true(Date.now() - start < 10_000, 'exited well before the 110 s linger limit');
+      t.deepEqual(await qmgr.received, Buffer.from('I\0', 'latin1'));
+    } finally {
+      await qmgr.close();
+    }
+  });
+});
+
+test.serial('UNIX socket: nobody listening is silent unless verbose', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('public');
+    // A socket file without a listener: bind it in a child that exits at once.
+    execFileSync('python3', ['-c', 'import socket; socket.socket(socket.AF_UNIX).bind("public/qmgr")']);
+    const captured = captureMsgs();
+    try {
+      await sendQueueTrigger('public/qmgr', 'F', 10);
+      t.deepEqual(captured.lines, []);
+      msg.verbose = 1;
+      await sendQueueTrigger('public/qmgr', 'F', 10);
+      t.deepEqual(captured.lines, ['warning: unix_trigger: connect to public/qmgr: Connection refused']);
+    } finally {
+      msg.verbose = 0;
+      captured.stop();
+    }
+  });
+});
+
+test.serial('FIFO with a reader: exactly the request bytes, no NUL', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('public');
+    execFileSync('mkfifo', ['-m', '0622', 'public/qmgr']);
+    const reader = openSync('public/qmgr', constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await sendQueueTrigger('public/qmgr', 'I', 10);
+      await sendQueueTrigger('public/qmgr', 'F', 10);
+      const buffer = Buffer.alloc(16);
+      const count = readSync(reader, buffer, 0, buffer.length, null);
+      t.is(buffer.toString('latin1', 0, count), 'IF');
+    } finally {
+      closeSync(reader);
+    }
+  });
+});
+
+test.serial('FIFO without a reader: returns at once, reported only with -v', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('public');
+    execFileSync('mkfifo', ['public/qmgr']);
+    const captured = captureMsgs();
+    try {
+      const start = Date.now();
+      await sendQueueTrigger('public/qmgr', 'I', 10);
+      t.true(Date.now() - start < 1000);
+      t.deepEqual(captured.lines, []);
+      msg.verbose = 1;
+      await sendQueueTrigger('public/qmgr', 'I', 10);
+      t.deepEqual(captured.lines, ['info: fifo_trigger: open public/qmgr: cannot open file: No such device or address']);
+    } finally {
+      msg.verbose = 0;
+      captured.stop();
+    }
+  });
+});
+
+test.serial('missing target and wrong file type are warnings', async (t) => {
+  await inScratchDir(async () => {
+    const captured = captureMsgs();
+    try {
+      await sendQueueTrigger('public/qmgr', 'F', 10);
+      mkdirSync('public');
+      writeFileSync('public/qmgr', '');
+      await sendQueueTrigger('public/qmgr', 'F', 10);
+    } finally {
+      captured.stop();
+    }
+    t.deepEqual(captured.lines, [
+      'warning: unable to look up public/qmgr: No such file or directory',
+      'warning: public/qmgr is not a socket or a fifo',
+    ]);
+  });
+});
