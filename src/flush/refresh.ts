@@ -1,0 +1,63 @@
+/*
+ * refresh.ts - housekeeping over every logfile (rfrsh, purge, master's wakeup).
+ *
+ * A non-empty logfile whose atime (last flush) is older than max_age is sent
+ * without the 'F' trigger; an empty one unchanged for fast_flush_purge_time is
+ * removed. purge is the same walk with max_age 0. Both comparisons are strict,
+ * as in C, so a logfile flushed in this very second is left alone.
+ *
+ * With hashed logfiles the walk descends into one-character subdirectories.
+ * Postfix's walk dies on a one-character *logfile* (site "x"); we treat such a
+ * regular file as a logfile instead, so one odd site cannot stop housekeeping.
+ *
+ * Exports: refreshLogfiles(maxAge, settings).
+ */
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { isValidQueueId } from '../queue/queue-id.js';
+import { queuePath } from '../queue/queue-path.js';
+import { strerror } from '../queue/errors.js';
+import { msg } from '../util/msg.js';
+import { eventTime, sendLogfile } from './send.js';
+import type { FlushSettings } from './settings.js';
+
+/** Logfile names below `dir`, descending into one-character hash directories. */
+async function* logfileNames(dir: string): AsyncGenerator<string> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    msg.warn(`scan_dir_push: open directory ${dir}: ${strerror(error)}`);
+    return;
+  }
+  for (const entry of entries) {
+    if (entry.name.length === 1 && entry.isDirectory()) {
+      yield* logfileNames(`${dir}/${entry.name}`);
+    } else {
+      yield entry.name;
+    }
+  }
+}
+
+export async function refreshLogfiles(maxAge: number, settings: FlushSettings): Promise<void> {
+  const now = eventTime();
+  for await (const name of logfileNames('flush')) {
+    if (!isValidQueueId(name)) continue;
+    const path = queuePath('flush', name, settings.hashing);
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        msg.warn(`flush_refresh_service: stat ${path}: ${strerror(error)}`);
+      }
+      continue;
+    }
+    if (info.size === 0) {
+      if (Math.floor(info.mtimeMs / 1000) + settings.purgeTime < now) {
+        await unlink(path).catch((error: unknown) => msg.warn(`remove logfile ${path}: ${strerror(error)}`));
+      }
+    } else if (Math.floor(info.atimeMs / 1000) + maxAge < now) {
+      await sendLogfile(name, 'refresh-only', settings);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/*
+ * request.ts - the first half of every flush conversation: announce the
+ * protocol, then read the request name.
+ *
+ * flush serves two kinds of client on one socket. Real clients send an
+ * attribute list ("request" first) in one write; master's wakeup is the bare
+ * string "W\0", written as two one-byte writes. C tells them apart by asking
+ * the kernel how many bytes are queued (FIONREAD): at most 2 means "trigger".
+ * Node has no FIONREAD, but the first chunk a read returns is exactly what the
+ * kernel had queued, so its length makes the same decision.
+ *
+ * Exports: receiveRequest(client, reader) -> request name, or null when the
+ * request could not be read (the caller answers FLUSH_STAT_BAD).
+ */
+import type { ClientStream } from '../lifecycle/types.js';
+import type { AttrReader } from '../protocol/reader.js';
+import { ATTR_FLAG } from '../protocol/types.js';
+import { FLUSH_ANNOUNCEMENT } from '../protocol/flush-messages.js';
+import { msg } from '../util/msg.js';
+import { strerror } from '../queue/errors.js';
+
+const TRIGGER_MAX_BYTES = 2;
+
+export async function receiveRequest(client: ClientStream, reader: AttrReader): Promise<string | null> {
+  // A client that cannot take the announcement fails below, when we read.
+  await client.write(FLUSH_ANNOUNCEMENT).catch(() => undefined);
+
+  let first: Buffer | null;
+  try {
+    first = await client.readChunk();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+      msg.warn(`timeout while waiting for data from ${client.name}`);
+    } else {
+      msg.warn(`cannot examine read buffer of ${client.name}: ${strerror(error)}`);
+    }
+    return null;
+  }
+
+  if (first === null || first.length <= TRIGGER_MAX_BYTES) {
+    if (first !== null) reader.unshift(first);
+    const request = await reader.readNullTerminated();
+    if (request === null) {
+      // C prints errno here; after a clean end-of-file it is 0, "Application error".
+      msg.warn(`end-of-input while reading request from ${client.name}: Application error`);
+    }
+    return request;
+  }
+
+  reader.unshift(first);
+  const result = await reader.scan(ATTR_FLAG.STRICT | ATTR_FLAG.MORE, [{ kind: 'str', name: 'request' }]);
+  if (result.count !== 1) return null;
+  return result.values.get('request') as string;
+}
