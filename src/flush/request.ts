@@ -42,7 +42,9 @@ export async function receiveRequest(client: ClientStream, reader: AttrReader): 
     const request = await reader.readNullTerminated();
     if (request === null) {
       // C prints errno here; after a clean end-of-file it is 0, "Application error".
-      msg.warn(`end-of-input while reading request from ${client.name}: Application error`);
+      const failure = reader.lastError();
+      const reason = failure && (failure as NodeJS.ErrnoException).code ? strerror(failure) : 'Application error';
+      msg.warn(`end-of-input while reading request from ${client.name}: ${reason}`);
     }
     return request;
   }
