@@ -12,7 +12,7 @@
  * Exports: receiveRequest(client, reader) -> request name, or null when the
  * request could not be read (the caller answers FLUSH_STAT_BAD).
  */
-import type { ClientStream } from '../lifecycle/types.js';
+import type { ClientStream } from '../lifecycle/client-stream.js';
 import type { AttrReader } from '../protocol/reader.js';
 import { ATTR_FLAG } from '../protocol/types.js';
 import { FLUSH_ANNOUNCEMENT } from '../protocol/flush-messages.js';

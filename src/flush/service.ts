@@ -11,7 +11,7 @@
  *
  * Exports: serveFlushClient(client, settings).
  */
-import type { ClientStream } from '../lifecycle/types.js';
+import type { ClientStream } from '../lifecycle/client-stream.js';
 import { AttrReader } from '../protocol/reader.js';
 import { ATTR_FLAG } from '../protocol/types.js';
 import { FLUSH_STATUS, flushStatusReply } from '../protocol/flush-messages.js';
