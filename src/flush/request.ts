@@ -9,8 +9,8 @@
  * Node has no FIONREAD, but the first chunk a read returns is exactly what the
  * kernel had queued, so its length makes the same decision.
  *
- * Exports: receiveRequest(client, reader) -> request name, or null when the
- * request could not be read (the caller answers FLUSH_STAT_BAD).
+ * Exports: ReceivedRequest, receiveRequest(client, reader) -> the request
+ * name, or why it could not be read (the caller answers FLUSH_STAT_BAD).
  */
 import type { ClientStream } from '../lifecycle/client-stream.js';
 import type { AttrReader } from '../protocol/reader.js';
@@ -21,7 +21,13 @@ import { strerror } from '../queue/errors.js';
 
 const TRIGGER_MAX_BYTES = 2;
 
-export async function receiveRequest(client: ClientStream, reader: AttrReader): Promise<string | null> {
+/**
+ * The request name, or why none could be read: 'empty' when the client sent
+ * nothing at all before end-of-file (C's reply then differs, see service.ts).
+ */
+export type ReceivedRequest = { name: string } | { failure: 'unreadable' | 'empty' };
+
+export async function receiveRequest(client: ClientStream, reader: AttrReader): Promise<ReceivedRequest> {
   // A client that cannot take the announcement fails below, when we read.
   await client.write(FLUSH_ANNOUNCEMENT).catch(() => undefined);
 
@@ -34,7 +40,7 @@ export async function receiveRequest(client: ClientStream, reader: AttrReader): 
     } else {
       msg.warn(`cannot examine read buffer of ${client.name}: ${strerror(error)}`);
     }
-    return null;
+    return { failure: 'unreadable' };
   }
 
   if (first === null || first.length <= TRIGGER_MAX_BYTES) {
@@ -45,12 +51,13 @@ export async function receiveRequest(client: ClientStream, reader: AttrReader): 
       const failure = reader.lastError();
       const reason = failure && (failure as NodeJS.ErrnoException).code ? strerror(failure) : 'Application error';
       msg.warn(`end-of-input while reading request from ${client.name}: ${reason}`);
+      return { failure: 'empty' };
     }
-    return request;
+    return { name: request };
   }
 
   reader.unshift(first);
   const result = await reader.scan(ATTR_FLAG.STRICT | ATTR_FLAG.MORE, [{ kind: 'str', name: 'request' }]);
-  if (result.count !== 1) return null;
-  return result.values.get('request') as string;
+  if (result.count !== 1) return { failure: 'unreadable' };
+  return { name: result.values.get('request') as string };
 }

@@ -27,6 +27,7 @@ import type { FlushSettings } from './settings.js';
 /** Longest string we keep from a client; longer ones are consumed and truncated. */
 const MAX_ATTR_STRING = 65536;
 const MASTER_WAKEUP = 'W';
+const EMPTY_CONNECTION_REPLY = Buffer.from('3\0\0', 'latin1');
 
 /** Eligibility and the logfile name for a site, or the status that refuses it. */
 async function logfileForSite(site: string, settings: FlushSettings): Promise<{ name: string } | { status: number }> {
@@ -61,13 +62,20 @@ export async function serveFlushClient(client: ClientStream, settings: FlushSett
     streamName: client.name,
     maxStringLength: MAX_ATTR_STRING,
   });
-  const request = await receiveRequest(client, reader);
-  if (request === null) {
-    await reply(client, FLUSH_STATUS.BAD);
+  const received = await receiveRequest(client, reader);
+  if ('failure' in received) {
+    if (received.failure === 'empty') {
+      // Observed with Postfix 3.7.11: after a connection that ends before its
+      // first byte, C's stream has hit end-of-file and its reply loses the
+      // attribute name, so only "3\0\0" reaches the client. Same bytes here.
+      await client.write(EMPTY_CONNECTION_REPLY).catch(() => undefined);
+    } else {
+      await reply(client, FLUSH_STATUS.BAD);
+    }
     return;
   }
 
-  switch (request) {
+  switch (received.name) {
     case 'add': {
       const args = await reader.scan(ATTR_FLAG.STRICT, [
         { kind: 'str', name: 'site' },

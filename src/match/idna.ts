@@ -21,6 +21,15 @@ import { isValidHostname } from './hostname.js';
 const MAX_LABEL_LENGTH = 63;
 const MAX_DOMAIN_LENGTH = 253;
 const CACHE_SIZE = 256;
+/** ICU's UIDNAInfo error bits, lowest first. */
+const ICU_ERROR_ORDER = [
+  'UIDNA_ERROR_EMPTY_LABEL',
+  'UIDNA_ERROR_LABEL_TOO_LONG',
+  'UIDNA_ERROR_DOMAIN_NAME_TOO_LONG',
+  'UIDNA_ERROR_LEADING_HYPHEN',
+  'UIDNA_ERROR_TRAILING_HYPHEN',
+  'UIDNA_ERROR_HYPHEN_3_4',
+];
 
 export interface IdnaOptions {
   /** enable_idna2003_compatibility: transitional UTS #46 processing. */
@@ -34,23 +43,28 @@ function mapTransitional(name: string): string {
   return name.replace(/ß/g, 'ss').replace(/ς/g, 'σ').replace(/[\u200c\u200d]/g, '');
 }
 
-/** The first reason, in ICU's error names, why ICU would refuse the name. */
-function icuLabelError(ascii: string): string | null {
+/**
+ * ICU's UIDNA_ERROR_* names for what its default checks find in an ASCII
+ * name, in ICU's bit order and comma-joined as Postfix prints them; null when
+ * ICU would accept the name.
+ */
+function icuErrors(ascii: string): string | null {
+  const found = new Set<string>();
   const labels = ascii.split('.');
-  if (ascii.length > MAX_DOMAIN_LENGTH + (ascii.endsWith('.') ? 1 : 0)) return 'UIDNA_ERROR_DOMAIN_NAME_TOO_LONG';
-  for (let i = 0; i < labels.length; i++) {
-    const label = labels[i] as string;
+  labels.forEach((label, i) => {
     if (label.length === 0) {
       // ICU accepts one trailing empty label (the root); valid_hostname() refuses it later.
-      if (i === labels.length - 1 && i > 0) continue;
-      return 'UIDNA_ERROR_EMPTY_LABEL';
+      if (!(i === labels.length - 1 && i > 0)) found.add('UIDNA_ERROR_EMPTY_LABEL');
+      return;
     }
-    if (label.length > MAX_LABEL_LENGTH) return 'UIDNA_ERROR_LABEL_TOO_LONG';
-    if (label.startsWith('-')) return 'UIDNA_ERROR_LEADING_HYPHEN';
-    if (label.endsWith('-')) return 'UIDNA_ERROR_TRAILING_HYPHEN';
-    if (label.length >= 4 && label.slice(2, 4) === '--' && !label.startsWith('xn--')) return 'UIDNA_ERROR_HYPHEN_3_4';
-  }
-  return null;
+    if (label.length > MAX_LABEL_LENGTH) found.add('UIDNA_ERROR_LABEL_TOO_LONG');
+    if (label.startsWith('-')) found.add('UIDNA_ERROR_LEADING_HYPHEN');
+    if (label.endsWith('-')) found.add('UIDNA_ERROR_TRAILING_HYPHEN');
+    if (label.length >= 4 && label.slice(2, 4) === '--' && !label.startsWith('xn--')) found.add('UIDNA_ERROR_HYPHEN_3_4');
+  });
+  if (ascii.length > MAX_DOMAIN_LENGTH + (ascii.endsWith('.') ? 1 : 0)) found.add('UIDNA_ERROR_DOMAIN_NAME_TOO_LONG');
+  const ordered = ICU_ERROR_ORDER.filter((name) => found.has(name));
+  return ordered.length > 0 ? ordered.join(',') : null;
 }
 
 function convert(name: string, options: IdnaOptions): string | null {
@@ -62,8 +76,8 @@ function convert(name: string, options: IdnaOptions): string | null {
   const input = options.transitional ? mapTransitional(name) : name;
   const ascii = input.length === 0 ? '' : domainToASCII(input);
   if (ascii.length === 0) return problem(input.length === 0 ? 'UIDNA_ERROR_EMPTY_LABEL' : 'UIDNA_ERROR_DISALLOWED');
-  const labelError = icuLabelError(ascii);
-  if (labelError) return problem(labelError);
+  const errors = icuErrors(ascii);
+  if (errors) return problem(errors);
   if (!isValidHostname(ascii)) return problem('malformed ASCII label(s)');
   return ascii;
 }

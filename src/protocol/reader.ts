@@ -10,8 +10,10 @@
  *
  * Bytes are pulled from the source only when the buffer is empty, so a slow
  * consumer naturally slows the producer. Memory is bounded: a string is consumed
- * up to its terminator, but only its first maxStringLength bytes are kept (the
- * name is then listed in ScanResult.truncated). A number, boolean or streq value
+ * up to its terminator, but only its first maxStringLength bytes and its last
+ * 4096 are kept, joined (the name is then listed in ScanResult.truncated): the
+ * start is what log lines quote, the end is what parent-domain matching looks
+ * at, so a cut site name still gets the verdict and warning of the whole one. A number, boolean or streq value
  * that was cut cannot be judged and is treated as malformed / not equal; C would
  * still accept e.g. 70000 leading zeros, which no real client sends.
  *
@@ -30,7 +32,7 @@
  * same answer from a socket). A timeout stays remembered, as VSTREAM's flag does,
  * so later warnings say "timeout" too.
  *
- * Exports: AttrReader, AttrReaderOptions.
+ * Exports: AttrReader, AttrReaderOptions, KEPT_TAIL.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -69,24 +71,39 @@ type ScalarWanted = Exclude<Wanted, { kind: 'hash' }>;
 /** counted/uncounted: converted (streq does not count); stop: return the count so far; error: return -1. */
 type Outcome = 'counted' | 'uncounted' | 'stop' | 'error';
 
-/** Collects at most `limit` bytes of what is written to it, and counts all of it. */
+/** Bytes kept from the end of a string that was cut (see the header). */
+export const KEPT_TAIL = 4096;
+
+/**
+ * Collects the first `limit` bytes of what is written to it and, once past
+ * that, the last KEPT_TAIL bytes; counts all of it. A limit of 0 keeps nothing.
+ */
 class Keeper implements ByteSink {
   private parts: Buffer[] = [];
+  private tail: Buffer = Buffer.alloc(0);
   kept = 0;
   length = 0;
   constructor(private readonly limit: number) {}
 
   write(part: Buffer): void {
     this.length += part.length;
+    let rest = part;
     if (this.kept < this.limit && part.length > 0) {
       const take = part.subarray(0, this.limit - this.kept);
       this.parts.push(take);
       this.kept += take.length;
+      rest = part.subarray(take.length);
+    }
+    if (this.limit > 0 && rest.length > 0) {
+      const joined = this.tail.length > 0 ? Buffer.concat([this.tail, rest]) : rest;
+      this.tail = Buffer.from(joined.subarray(Math.max(0, joined.length - KEPT_TAIL)));
+      this.kept = this.limit + this.tail.length;
     }
   }
 
   bytes(): Buffer {
-    return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.kept);
+    const parts = this.tail.length > 0 ? [...this.parts, this.tail] : this.parts;
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { FatalError } from '../../src/util/msg.js';
-import { AttrReader } from '../../src/protocol/reader.js';
+import { AttrReader, KEPT_TAIL } from '../../src/protocol/reader.js';
 import { ATTR_FLAG, type AttrFormat, type ScanResult, type Wanted } from '../../src/protocol/types.js';
 import { captureMessages, chunkSource, errnoError } from './helpers.js';
 
@@ -367,7 +367,7 @@ test.serial('readNullTerminated: up to NUL, up to EOF, empty string, nothing at 
 
 // ---- truncation ----
 
-test.serial('strings longer than maxStringLength are consumed and cut', async (t) => {
+test.serial('strings longer than maxStringLength keep their head and their last KEPT_TAIL bytes', async (t) => {
   const input = 'a\x000123456789\0d\0' + Buffer.from('0123456789').toString('base64') + '\0h\0abcdefghij\0b\0ok\0\0';
   const { result, messages } = await scan(
     'attr0',
@@ -377,18 +377,34 @@ test.serial('strings longer than maxStringLength are consumed and cut', async (t
     { maxStringLength: 8 },
   );
   t.is(result.count, 4);
-  t.is(result.values.get('a'), '01234567');
-  t.deepEqual(result.values.get('d'), Buffer.from('01234567'));
-  t.deepEqual(result.hash, new Map([['h', 'abcdefgh'], ['b', 'ok']]));
-  t.deepEqual(result.truncated, new Set(['a', 'd', 'h']));
+  // Head (8) plus tail (KEPT_TAIL) covers these 10-byte values whole: nothing is cut.
+  t.is(result.values.get('a'), '0123456789');
+  t.deepEqual(result.values.get('d'), Buffer.from('0123456789'));
+  t.deepEqual(result.hash, new Map([['h', 'abcdefghij'], ['b', 'ok']]));
+  t.deepEqual(result.truncated, new Set());
+  t.deepEqual(messages, []);
+});
+
+test.serial('a string longer than head and tail loses its middle and is reported cut', async (t) => {
+  const long = `HEAD${'m'.repeat(10000)}${'t'.repeat(KEPT_TAIL)}`;
+  const { result } = await scan('attr0', `a\0${long}\0\0`, STRICT, [str('a')], { maxStringLength: 4 });
+  t.is(result.values.get('a'), `HEAD${'t'.repeat(KEPT_TAIL)}`);
+  t.deepEqual(result.truncated, new Set(['a']));
+});
+
+test.serial('(unchanged) no warnings for cut values', async (t) => {
+  const input = 'a\x000123456789\0\0';
+  const { messages } = await scan('attr0', input, STRICT, [str('a')], { maxStringLength: 8 });
   t.deepEqual(messages, []);
 });
 
 test.serial('a cut number is malformed, a cut streq value does not match', async (t) => {
-  const num = await scan('attr0', 'n\x00000000001\0\0', STRICT, [{ kind: 'int', name: 'n' }], { maxStringLength: 4 });
+  const zeros = '0'.repeat(KEPT_TAIL + 10);
+  const num = await scan('attr0', `n\x00${zeros}1\0\0`, STRICT, [{ kind: 'int', name: 'n' }], { maxStringLength: 4 });
   t.is(num.result.count, -1);
-  t.deepEqual(num.messages, ['warning: malformed numerical data from s while reading input attribute value: 0000']);
-  const eq = await scan('attr0', 'p\0testing\0\0', STRICT, [{ kind: 'streq', name: 'p', expected: 'test' }], {
+  // The warning quotes at most 100 characters, as C's %.100s does.
+  t.deepEqual(num.messages, [`warning: malformed numerical data from s while reading input attribute value: ${'0'.repeat(100)}`]);
+  const eq = await scan('attr0', `p\0test${'x'.repeat(KEPT_TAIL + 1)}\0\0`, STRICT, [{ kind: 'streq', name: 'p', expected: 'test' }], {
     maxStringLength: 4,
   });
   t.is(eq.result.count, -1);

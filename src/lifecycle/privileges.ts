@@ -1,0 +1,94 @@
+/*
+ * privileges.ts - the jail a daemon enters after its pre-jail set-up, as
+ * Postfix's chroot_uid(3): with -u switch the group to mail_owner's primary
+ * group and load its supplementary groups; with -c chroot into
+ * queue_directory and change to the new root; finally, with -u, switch the
+ * user id, which must come last because it gives up the right to do the rest.
+ *
+ * Node has no getpwnam(3). /etc/passwd answers for the usual local account;
+ * for accounts served by NSS modules (LDAP, systemd-userdb) getent(1) is asked,
+ * once, before any chroot.
+ *
+ * Exports: PasswdEntry, lookupUser, enterJail.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chroot } from '../native/posix.js';
+import { msg } from '../util/msg.js';
+import { describeError } from './errors.js';
+
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+function parsePasswdLine(line: string): PasswdEntry | undefined {
+  const fields = line.split(':');
+  if (fields.length < 4) return undefined;
+  const uid = Number(fields[2]);
+  const gid = Number(fields[3]);
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || fields[2] === '' || fields[3] === '') return undefined;
+  return { name: fields[0] as string, uid, gid };
+}
+
+export function lookupUser(name: string, passwdFile = '/etc/passwd'): PasswdEntry | undefined {
+  try {
+    for (const line of readFileSync(passwdFile, 'utf8').split('\n')) {
+      if (line.startsWith(`${name}:`)) return parsePasswdLine(line);
+    }
+  } catch {
+    // No readable passwd file: NSS below may still know the user.
+  }
+  const result = spawnSync('/usr/bin/getent', ['passwd', name], { encoding: 'utf8' });
+  if (result.status !== 0 || typeof result.stdout !== 'string') return undefined;
+  return parsePasswdLine(result.stdout.trim());
+}
+
+/**
+ * The process credential calls exist on every POSIX platform Node runs on;
+ * @types/node marks them optional (Windows) and lacks initgroups.
+ */
+const credentials = process as NodeJS.Process & {
+  setgid(id: number): void;
+  setuid(id: number): void;
+  initgroups(user: string, extraGroup: number): void;
+};
+
+/** Fatal on any failure, with chroot_uid's messages. */
+export function enterJail(opts: { userName?: string; rootDir?: string }): void {
+  const user = opts.userName === undefined
+    ? undefined
+    : lookupUser(opts.userName) ?? msg.fatal(`unknown user: ${opts.userName}`);
+  if (user !== undefined) {
+    try {
+      credentials.setgid(user.gid);
+    } catch (error) {
+      msg.fatal(`setgid(${user.gid}): ${describeError(error)}`);
+    }
+    try {
+      credentials.initgroups(user.name, user.gid);
+    } catch (error) {
+      msg.fatal(`initgroups: ${describeError(error)}`);
+    }
+  }
+  if (opts.rootDir !== undefined) {
+    try {
+      chroot(opts.rootDir);
+    } catch (error) {
+      msg.fatal(`chroot(${opts.rootDir}): ${describeError(error)}`);
+    }
+    try {
+      process.chdir('/');
+    } catch (error) {
+      msg.fatal(`chdir(/): ${describeError(error)}`);
+    }
+  }
+  if (user !== undefined) {
+    try {
+      credentials.setuid(user.uid);
+    } catch (error) {
+      msg.fatal(`setuid(${user.uid}): ${describeError(error)}`);
+    }
+  }
+}

@@ -1,0 +1,474 @@
+/*
+ * single-server.ts - the generic master(8) child skeleton, Postfix's
+ * single_server.c for Node: options, environment, logging, configuration,
+ * privileges, then serving client connections on the listen sockets that
+ * master passes as fd 6 onwards, with TAKEN/AVAIL records on fd 5, max_use,
+ * max_idle, ipc_timeout and the daemon_timeout watchdog. It knows nothing of
+ * the service it runs: the service hands in a SingleServerSpec.
+ *
+ * Deviations from C, and why:
+ *  - Connections are served concurrently inside one process. libuv accepts
+ *    every pending connection as soon as the listen socket is readable, so
+ *    the C rhythm of "lock, accept one, unlock, serve" cannot be copied. The
+ *    process reports TAKEN when its first connection starts and AVAIL when its
+ *    last one ends, so master still sees a busy process as busy.
+ *  - The accept lock file pid/<transport>.<service> is still opened (and
+ *    created) as in C, but it guards "the right to listen" instead of one
+ *    accept(): a process listens only while it holds the lock, and gives it up
+ *    when it stops listening (max_use, max_idle, master gone). Other processes
+ *    of the service wait for the lock (on the thread pool, so they still notice
+ *    master going away and their idle timer), which avoids several Node
+ *    processes grabbing connections from one another, and hands the listen
+ *    socket over without any client being reset.
+ *  - max_use counts accepted connections; when the limit is reached the
+ *    listeners are closed first (so the kernel keeps further clients queued
+ *    for the next process) and the process exits once its connections are done.
+ *  - Master going away (fd 5 readable, or a failed status write) stops
+ *    listening and lets running requests finish before exiting 0.
+ *  - The watchdog runs while requests are active; it restarts whenever the
+ *    oldest running request finishes. C also runs it while idle in the event
+ *    loop, which only matters when max_idle exceeds daemon_timeout.
+ *  - Leftover command-line words are fatal at start-up (C flush finds them at
+ *    its first connection and dies then, losing that client).
+ *  - -S reads stdin and writes stdout as two streams, so it also works with
+ *    two pipes; C only works when both are the same socket. ipc_timeout and
+ *    the watchdog apply to -S too.
+ *  - Transport "pass" is refused: the connections master passes carry file
+ *    descriptors over SCM_RIGHTS, which Node cannot receive.
+ *
+ * The returned promise settles with the exit status; the caller must then end
+ * the process (process.exit), since handles such as fd 5 or a pending lock
+ * wait would otherwise keep it alive.
+ *
+ * Exports: SingleServerSpec, ServerContext, ClientStream, SingleServerDeps,
+ * runSingleServer.
+ */
+import createDebug from 'debug';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
+import net from 'node:net';
+import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isatty } from 'node:tty';
+import { ConfigError } from '../config/errors.js';
+import { loadMailConfig, type LoadOptions } from '../config/load.js';
+import type { MailConfig } from '../config/types.js';
+import { flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { FatalError, msg } from '../util/msg.js';
+import { StreamClient, type ClientStream } from './client-stream.js';
+import { describeError } from './errors.js';
+import { DaemonLogging } from './logging.js';
+import { parseGeneration, parseServerOptions, type ServerOptions } from './options.js';
+import { enterJail } from './privileges.js';
+import { MASTER_STAT_AVAIL, MASTER_STAT_TAKEN, MasterStatusChannel } from './status.js';
+import { Watchdog } from './watchdog.js';
+
+export type { ClientStream } from './client-stream.js';
+
+const debug = createDebug('fastflush:lifecycle');
+
+const MASTER_LISTEN_FD = 6;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ServerContext {
+  config: MailConfig;
+  /** The -n value, else the program name. */
+  serviceName: string;
+  /** basename of argv[0], e.g. "flush". */
+  processName: string;
+  /** The -t value (unix or inet); empty with -S. */
+  transport: string;
+}
+
+export interface SingleServerSpec {
+  /** The service needs a process limit of 0 (flush does): without -z and -S that is fatal. */
+  requiresUnlimited?: boolean;
+  /** Runs as root, before privileges are dropped and before any chroot. */
+  preJailInit?(ctx: ServerContext): void | Promise<void>;
+  /** Runs inside the jail, with the final privileges. */
+  postJailInit?(ctx: ServerContext): void | Promise<void>;
+  /**
+   * Serves one client. The skeleton closes the connection afterwards. A
+   * rejection is logged as a warning, except FatalError (and ConfigError),
+   * which ends the process with status 1.
+   */
+  serve(client: ClientStream, ctx: ServerContext): Promise<void>;
+}
+
+export interface SingleServerDeps {
+  /** Reads main.cf with the -o overrides applied (default: loadMailConfig). */
+  loadConfig?: (opts: LoadOptions) => MailConfig;
+}
+
+/** FatalError as is; a ConfigError is logged as the fatal error it stands for; else undefined. */
+function fatalFrom(error: unknown): FatalError | undefined {
+  if (error instanceof FatalError) return error;
+  if (error instanceof ConfigError) {
+    try {
+      msg.fatal(error.message);
+    } catch (fatal) {
+      return fatal as FatalError;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * argv is [program, ...options]: under Node the program is argv[1] of the
+ * process (process.argv.slice(1)); its basename is the process name.
+ */
+export async function runSingleServer(
+  spec: SingleServerSpec, argv: readonly string[], env: NodeJS.ProcessEnv, deps: SingleServerDeps = {},
+): Promise<number> {
+  try {
+    return await startServer(spec, argv, env, deps);
+  } catch (error) {
+    const fatal = fatalFrom(error);
+    if (fatal === undefined) throw error;
+    // Postfix pauses before dying, so that a daemon that fails at once cannot
+    // make master respawn it in a tight loop.
+    await sleep(1000);
+    if (fatal.severity === 'panic') process.abort();
+    return 1;
+  }
+}
+
+async function startServer(
+  spec: SingleServerSpec, argv: readonly string[], env: NodeJS.ProcessEnv, deps: SingleServerDeps,
+): Promise<number> {
+  if (env.MAIL_VERBOSE !== undefined) msg.verbose = Math.max(msg.verbose, 1);
+  // Node already ignores SIGPIPE; a file size limit must not kill us either (C ignores SIGXFSZ).
+  process.on('SIGXFSZ', () => {});
+
+  const processName = basename(argv[0] ?? 'unknown');
+  const logging = new DaemonLogging(processName, env);
+  if (msg.verbose) msg.info('daemon started');
+
+  const { options, error: optionError } = parseServerOptions(argv.slice(1));
+  if (options.logToStderr) logging.enableStderr();
+  msg.verbose += options.verbose;
+  if (msg.verbose > 0) createDebug.enable('fastflush:*');
+  if (optionError !== undefined) msg.fatal(optionError);
+
+  const serviceName = options.serviceName ?? processName;
+  const config = (deps.loadConfig ?? loadMailConfig)({
+    configDir: env.MAIL_CONFIG, env, overrides: options.overrides, processName, serviceName,
+  });
+  logging.configure(config);
+
+  if (options.daemonMode && !options.standalone && isatty(0)) logging.refuseTerminal();
+  if (spec.requiresUnlimited && !options.standalone && !options.zeroLimit) {
+    msg.fatal(`service ${serviceName} requires a process limit of 0`);
+  }
+  const transport = options.standalone ? '' : checkTransport(options.transport);
+  if (options.args.length > 0) msg.fatal(`unexpected command-line argument: ${options.args[0]}`);
+  const generation = parseGeneration(env.GENERATION) ?? msg.fatal(`bad generation: ${env.GENERATION}`);
+  if (msg.verbose) msg.info(`process generation: ${env.GENERATION ?? ''} (${generation.toString(8)})`);
+  if (options.debugMe || env.MAIL_DEBUG !== undefined) runDebugger(config, env);
+
+  const lockFd = options.standalone || options.solitary ? undefined : openAcceptLock(transport, serviceName);
+  const ctx: ServerContext = { config, serviceName, processName, transport };
+
+  const queueDirectory = config.get('queue_directory');
+  try {
+    process.chdir(queueDirectory);
+  } catch (error) {
+    msg.fatal(`chdir("${queueDirectory}"): ${describeError(error)}`);
+  }
+  await spec.preJailInit?.(ctx);
+  // Load the local time zone while /etc/localtime is still visible; V8 keeps it.
+  new Date().toString();
+  if (options.unprivileged || options.chroot) {
+    enterJail({
+      userName: options.unprivileged ? config.get('mail_owner') : undefined,
+      rootDir: options.chroot ? queueDirectory : undefined,
+    });
+  }
+  await spec.postJailInit?.(ctx);
+
+  const limits = {
+    ipcTimeout: config.getTime('ipc_timeout'),
+    daemonTimeout: config.getTime('daemon_timeout'),
+  };
+  if (options.standalone) return serveStandalone(spec, ctx, limits);
+  return new ListenerLoop(spec, ctx, options, {
+    ...limits,
+    maxUse: config.getInt('max_use'),
+    maxIdle: config.getTime('max_idle'),
+    generation,
+    lockFd,
+  }).run();
+}
+
+function checkTransport(transport: string | undefined): string {
+  if (transport === undefined) return msg.fatal('no transport type specified');
+  const kind = transport.toLowerCase();
+  if (kind === 'unix' || kind === 'inet') return transport;
+  if (kind === 'pass') {
+    return msg.fatal('unsupported transport type: pass (Node.js cannot receive passed file descriptors)');
+  }
+  return msg.fatal(`unsupported transport type: ${transport}`);
+}
+
+/** -D or MAIL_DEBUG: run debugger_command through the shell and wait, as Postfix's system() call does. */
+function runDebugger(config: MailConfig, env: NodeJS.ProcessEnv): void {
+  const command = config.get('debugger_command');
+  if (command === '') {
+    msg.warn('no debugger_command variable set up; continuing without a debugger');
+    return;
+  }
+  msg.info(`running: ${command}`);
+  spawnSync('/bin/sh', ['-c', command], { stdio: 'inherit', env });
+}
+
+/** Opened as root, relative to the queue directory master starts us in, like C. */
+function openAcceptLock(transport: string, serviceName: string): number {
+  const path = `pid/${transport}.${serviceName}`;
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_CREAT | fsConstants.O_RDWR | fsConstants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    return msg.fatal(`open lock file ${path}: ${describeError(error)}`);
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    msg.fatal(`open lock file ${path}: not a regular file`);
+  }
+  return fd;
+}
+
+/** -S: one client on stdin/stdout, then exit 0. */
+function serveStandalone(
+  spec: SingleServerSpec, ctx: ServerContext, limits: { ipcTimeout: number; daemonTimeout: number },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const watchdog = new Watchdog(limits.daemonTimeout, () => {
+      try {
+        msg.fatal('watchdog timeout');
+      } catch (error) {
+        reject(error);
+      }
+    });
+    const client = StreamClient.fromStdio(limits.ipcTimeout);
+    watchdog.start();
+    serveClient(spec, client, ctx).then(() => {
+      watchdog.stop();
+      resolve(0);
+    }, reject);
+  });
+}
+
+/** Runs serve(); only a fatal error rejects, anything else is logged. */
+async function serveClient(spec: SingleServerSpec, client: ClientStream, ctx: ServerContext): Promise<void> {
+  try {
+    await spec.serve(client, ctx);
+  } catch (error) {
+    const fatal = fatalFrom(error);
+    if (fatal !== undefined) throw fatal;
+    msg.warn(`${client.name}: ${describeError(error)}`);
+  }
+}
+
+interface LoopSettings {
+  ipcTimeout: number;
+  daemonTimeout: number;
+  maxUse: number;
+  maxIdle: number;
+  generation: number;
+  lockFd: number | undefined;
+}
+
+/** The semi-resident server: listen, serve, and decide when to exit. */
+class ListenerLoop {
+  private readonly active = new Set<StreamClient>();
+  private readonly servers: net.Server[] = [];
+  private readonly watchdog: Watchdog;
+  private status: MasterStatusChannel | undefined;
+  private lastStatus: Promise<boolean> = Promise.resolve(true);
+  private idleTimer: NodeJS.Timeout | undefined;
+  private accepted = 0;
+  private retiring = false;
+  private settled = false;
+  private resolveRun: (code: number) => void = () => {};
+  private rejectRun: (error: unknown) => void = () => {};
+
+  constructor(
+    private readonly spec: SingleServerSpec,
+    private readonly ctx: ServerContext,
+    private readonly options: ServerOptions,
+    private readonly settings: LoopSettings,
+  ) {
+    this.watchdog = new Watchdog(settings.daemonTimeout, () => this.guard(() => msg.fatal('watchdog timeout')));
+  }
+
+  run(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.resolveRun = resolve;
+      this.rejectRun = reject;
+      this.guard(() => this.begin());
+    });
+  }
+
+  private begin(): void {
+    try {
+      this.status = new MasterStatusChannel(process.pid, this.settings.generation, () => this.guard(() => this.masterGone()));
+    } catch (error) {
+      msg.fatal(`status channel: ${describeError(error)}`);
+    }
+    this.startIdleTimer();
+    const lockFd = this.settings.lockFd;
+    if (lockFd === undefined) {
+      this.listen();
+      return;
+    }
+    this.acquireListenToken(lockFd).then(() => this.guard(() => this.listen()), (error) => this.fail(error));
+  }
+
+  /** Runs fn, turning a thrown fatal error into the end of the run. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.retiring = true;
+    this.stopIdleTimer();
+    this.watchdog.stop();
+    for (const server of this.servers) server.close();
+    if (this.settings.lockFd !== undefined) {
+      try {
+        flockSync(this.settings.lockFd, LOCK_UN);
+      } catch {
+        // The process is going down anyway, and its exit releases the lock.
+      }
+    }
+    this.rejectRun(fatalFrom(error) ?? error);
+  }
+
+  private async acquireListenToken(fd: number): Promise<void> {
+    try {
+      flockSync(fd, LOCK_EX | LOCK_NB);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EWOULDBLOCK' && code !== 'EAGAIN') msg.fatal(`select lock: ${describeError(error)}`);
+    }
+    debug('another process is listening; waiting for the accept lock');
+    try {
+      await flockAsync(fd, LOCK_EX);
+    } catch (error) {
+      msg.fatal(`select lock: ${describeError(error)}`);
+    }
+  }
+
+  private releaseListenToken(): void {
+    if (this.settings.lockFd === undefined) return;
+    try {
+      flockSync(this.settings.lockFd, LOCK_UN);
+    } catch (error) {
+      msg.fatal(`select unlock: ${describeError(error)}`);
+    }
+  }
+
+  private listen(): void {
+    if (this.retiring) {
+      // The lock arrived after we decided to exit: pass it on at once.
+      this.releaseListenToken();
+      return;
+    }
+    for (let index = 0; index < this.options.socketCount; index += 1) {
+      const fd = MASTER_LISTEN_FD + index;
+      // Paused sockets: nothing is read before the service asks. Half-open:
+      // a client may shut down its sending side and still wait for the reply.
+      const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
+        this.guard(() => this.accept(socket));
+      });
+      server.on('error', (error) => this.guard(() => {
+        if (!server.listening) msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
+        msg.error(`accept connection: ${describeError(error)}`);
+      }));
+      server.listen({ fd });
+      this.servers.push(server);
+    }
+    debug('listening on %d socket(s)', this.options.socketCount);
+  }
+
+  private accept(socket: net.Socket): void {
+    this.accepted += 1;
+    if (this.active.size === 0) {
+      this.stopIdleTimer();
+      this.notify(MASTER_STAT_TAKEN);
+      this.watchdog.start();
+    }
+    const client = StreamClient.fromSocket(socket, `${this.ctx.serviceName} socket`, this.settings.ipcTimeout);
+    this.active.add(client);
+    if (msg.verbose) msg.info('connection established');
+    if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) this.retire();
+    serveClient(this.spec, client, this.ctx)
+      .then(() => client.close())
+      .then(() => this.guard(() => this.release(client)), (error) => this.fail(error));
+  }
+
+  private release(client: StreamClient): void {
+    if (this.settled) return;
+    const wasOldest = this.active.values().next().value === client;
+    this.active.delete(client);
+    if (msg.verbose) msg.info('connection closed');
+    if (this.active.size > 0) {
+      if (wasOldest) this.watchdog.start();
+      return;
+    }
+    this.watchdog.stop();
+    this.notify(MASTER_STAT_AVAIL);
+    if (this.retiring) this.exitWhenFlushed();
+    else this.startIdleTimer();
+  }
+
+  private notify(status: number): void {
+    if (this.status !== undefined) this.lastStatus = this.status.notify(status);
+  }
+
+  /** Stop accepting; exit once the running requests are done. */
+  private retire(): void {
+    if (this.retiring) return;
+    this.retiring = true;
+    this.stopIdleTimer();
+    for (const server of this.servers) server.close();
+    this.releaseListenToken();
+    if (this.active.size === 0) this.exitWhenFlushed();
+  }
+
+  private masterGone(): void {
+    if (msg.verbose) msg.info('master disconnect -- exiting');
+    this.retire();
+  }
+
+  /** The final AVAIL must reach master: it counts a child that never completed a connection as broken. */
+  private exitWhenFlushed(): void {
+    void this.lastStatus.then(() => {
+      if (this.settled) return;
+      this.settled = true;
+      this.watchdog.stop();
+      this.resolveRun(0);
+    });
+  }
+
+  private startIdleTimer(): void {
+    this.stopIdleTimer();
+    if (this.settings.maxIdle <= 0) return;
+    this.idleTimer = setTimeout(() => this.guard(() => {
+      if (msg.verbose) msg.info('idle timeout -- exiting');
+      this.retire();
+    }), Math.min(this.settings.maxIdle * 1000, MAX_TIMER_MS));
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}

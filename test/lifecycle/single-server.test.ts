@@ -1,0 +1,303 @@
+/*
+ * single-server.test.ts - the skeleton serving connections under a fake
+ * master(8): status records, max_use, max_idle, master going away, timeouts,
+ * the accept lock, -s, privileges, postlog logging and -S.
+ */
+import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MASTER_STAT_AVAIL as AVAIL, MASTER_STAT_TAKEN as TAKEN } from '../../src/lifecycle/status.js';
+import { hasPython, startDgramReceiver } from './dgram-receiver.js';
+import { createListenSocket, socketPair, type FakeChild } from './fake-master.js';
+import { makeInstance, request, type Instance } from './instance.js';
+
+const MASTER_ARGS = ['-z', '-t', 'unix'];
+
+interface Reply {
+  line: string;
+  pid: number;
+  uid: number;
+  gid: number;
+  cwd: string;
+}
+
+function parseReply(text: string): Reply {
+  return JSON.parse(text) as Reply;
+}
+
+async function withInstance(mainCf: string, body: (instance: Instance) => Promise<void>): Promise<void> {
+  const instance = await makeInstance(mainCf);
+  try {
+    await body(instance);
+  } finally {
+    instance.cleanup();
+  }
+}
+
+/** Ends a child that a failed assertion left behind. */
+function reap(child: FakeChild): void {
+  if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
+}
+
+test('TAKEN after accept, AVAIL after close, with pid and octal generation; fd 5 EOF ends the process', async (t) => {
+  await withInstance('', async (instance) => {
+    const child = instance.spawn(MASTER_ARGS, { generation: '045' });
+    const pid = child.child.pid as number;
+    try {
+      for (let index = 0; index < 3; index += 1) {
+        const result = await request(instance.listen.path, `hello ${index}\n`);
+        t.is(result.error, undefined);
+        const reply = parseReply(result.reply);
+        t.is(reply.line, `hello ${index}`);
+        t.is(reply.pid, pid);
+        t.is(reply.cwd, instance.spool);
+      }
+      await child.waitForStatuses(6);
+      t.deepEqual(child.statuses, [TAKEN, AVAIL, TAKEN, AVAIL, TAKEN, AVAIL].map((status) => ({
+        pid, generation: 37, status,
+      })));
+      child.closeStatus();
+      t.deepEqual(await child.exit, { code: 0, signal: null });
+      // The accept lock file is created as master's children create it.
+      t.is(statSync(join(instance.spool, 'pid', 'unix.flush')).mode & 0o777, 0o600);
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+test('max_use: the process stops listening first, so none of 20 simultaneous clients is reset', async (t) => {
+  await withInstance('max_use = 5\n', async (instance) => {
+    const results = Array.from({ length: 20 }, (_, index) => request(instance.listen.path, `delay 20 ${index}\n`));
+    const exits = [];
+    let served = 0;
+    const all = Promise.all(results);
+    for (let round = 0; round < 10 && served < 20; round += 1) {
+      const child = instance.spawn(MASTER_ARGS);
+      try {
+        const exit = await child.exit;
+        exits.push(exit);
+        t.deepEqual(child.statuses.map((record) => record.status), [TAKEN, AVAIL]);
+      } finally {
+        reap(child);
+      }
+      served += 5;
+    }
+    const replies = await all;
+    t.deepEqual(exits, Array.from({ length: 4 }, () => ({ code: 0, signal: null })));
+    for (const result of replies) t.is(result.error, undefined);
+    const pids = new Map<number, number>();
+    for (const result of replies) {
+      const { pid } = parseReply(result.reply);
+      pids.set(pid, (pids.get(pid) ?? 0) + 1);
+    }
+    t.deepEqual([...pids.values()], [5, 5, 5, 5]);
+  });
+});
+
+test('max_idle: a process with nothing to do exits 0', async (t) => {
+  await withInstance('max_idle = 1s\n', async (instance) => {
+    const started = Date.now();
+    const child = instance.spawn(MASTER_ARGS);
+    try {
+      t.deepEqual(await child.exit, { code: 0, signal: null });
+      const elapsed = Date.now() - started;
+      t.true(elapsed >= 1000 && elapsed < 6000, `exited after ${elapsed} ms`);
+      t.deepEqual(child.statuses, []);
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+test('master going away during a request: the request completes, then exit 0', async (t) => {
+  await withInstance('', async (instance) => {
+    const child = instance.spawn(MASTER_ARGS);
+    try {
+      const pending = request(instance.listen.path, 'delay 700\n');
+      await child.waitForStatuses(1);
+      child.closeStatus();
+      const result = await pending;
+      t.is(result.error, undefined);
+      t.is(parseReply(result.reply).line, 'delay 700');
+      t.deepEqual(await child.exit, { code: 0, signal: null });
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+test('ipc_timeout ends a client that sends nothing; the process serves the next one', async (t) => {
+  await withInstance('ipc_timeout = 1s\n', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-V']);
+    try {
+      const started = Date.now();
+      const stalled = await request(instance.listen.path, null);
+      const elapsed = Date.now() - started;
+      t.deepEqual(stalled, { reply: '' });
+      t.true(elapsed >= 900 && elapsed < 5000, `closed after ${elapsed} ms`);
+      t.regex(child.stderr, /^postfix\/flush: warning: flush socket: Connection timed out$/m);
+      const next = await request(instance.listen.path, 'next\n');
+      t.is(parseReply(next.reply).line, 'next');
+      await child.waitForStatuses(4);
+      t.deepEqual(child.statuses.map((record) => record.status), [TAKEN, AVAIL, TAKEN, AVAIL]);
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+test('watchdog: a request that never finishes is fatal after daemon_timeout', async (t) => {
+  await withInstance('daemon_timeout = 3s\n', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-V']);
+    try {
+      const started = Date.now();
+      const hung = request(instance.listen.path, 'hang\n');
+      t.deepEqual(await child.exit, { code: 1, signal: null });
+      const elapsed = Date.now() - started;
+      t.true(elapsed >= 3000 && elapsed < 9000, `died after ${elapsed} ms`);
+      t.regex(child.stderr, /^postfix\/flush: fatal: watchdog timeout$/m);
+      t.is((await hung).reply, '');
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+test('a failing serve() is a warning; a fatal error ends the process with status 1', async (t) => {
+  await withInstance('', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-V']);
+    try {
+      t.is((await request(instance.listen.path, 'throw\n')).reply, '');
+      t.regex(child.stderr, /^postfix\/flush: warning: flush socket: fixture failure$/m);
+      t.is(parseReply((await request(instance.listen.path, 'still here\n')).reply).line, 'still here');
+      await request(instance.listen.path, 'fatal\n');
+      t.deepEqual(await child.exit, { code: 1, signal: null });
+      t.regex(child.stderr, /^postfix\/flush: fatal: fixture fatal$/m);
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+test('-s 2 serves the listen sockets on fd 6 and fd 7', async (t) => {
+  await withInstance('', async (instance) => {
+    const second = await createListenSocket(join(instance.spool, 'public', 'second'));
+    const child = instance.spawn([...MASTER_ARGS, '-s', '2'], { listen: [instance.listen, second] });
+    try {
+      t.is(parseReply((await request(instance.listen.path, 'one\n')).reply).line, 'one');
+      t.is(parseReply((await request(second.path, 'two\n')).reply).line, 'two');
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      reap(child);
+      second.close();
+    }
+  });
+});
+
+test('accept lock: a second process waits, then takes over when the first one retires', async (t) => {
+  await withInstance('max_use = 2\n', async (instance) => {
+    const first = instance.spawn(MASTER_ARGS);
+    const second = instance.spawn(MASTER_ARGS);
+    try {
+      const a = parseReply((await request(instance.listen.path, 'a\n')).reply);
+      const b = parseReply((await request(instance.listen.path, 'b\n')).reply);
+      // Whichever got the lock first serves both, then retires and hands over.
+      t.is(a.pid, b.pid);
+      const c = parseReply((await request(instance.listen.path, 'c\n')).reply);
+      t.not(c.pid, a.pid);
+      const [winner, waiter] = a.pid === first.child.pid ? [first, second] : [second, first];
+      t.is((await winner.exit).code, 0);
+      await waiter.waitForStatuses(2);
+      t.deepEqual(waiter.statuses.map((record) => record.status), [TAKEN, AVAIL]);
+      waiter.closeStatus();
+      t.is((await waiter.exit).code, 0);
+    } finally {
+      reap(first);
+      reap(second);
+    }
+  });
+});
+
+test('-u drops to mail_owner and -c chroots into queue_directory', async (t) => {
+  await withInstance('mail_owner = nobody\n', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-u', '-c']);
+    try {
+      const reply = parseReply((await request(instance.listen.path, 'who\n')).reply);
+      t.is(reply.uid, 65534);
+      t.is(reply.gid, 65534);
+      t.is(reply.cwd, '/');
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+test('-D runs debugger_command through the shell before serving', async (t) => {
+  await withInstance('debugger_command = echo attached > debugger.out\n', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-D']);
+    try {
+      t.is(parseReply((await request(instance.listen.path, 'x\n')).reply).line, 'x');
+      t.is(readFileSync(join(instance.spool, 'debugger.out'), 'utf8'), 'attached\n');
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      reap(child);
+    }
+  });
+});
+
+(hasPython ? test : test.skip)('maillog_file: records go to postlogd at queue_directory/public/postlog', async (t) => {
+  await withInstance('maillog_file = /var/log/fastflush.log\nmyhostname = mx1.example.com\n', async (instance) => {
+    const receiver = await startDgramReceiver(join(instance.spool, 'public', 'postlog'));
+    const child = instance.spawn(MASTER_ARGS);
+    try {
+      await request(instance.listen.path, 'warn hello postlog\n');
+      const [record] = await receiver.next(1);
+      t.regex(record as string,
+        new RegExp(`^[A-Z][a-z]{2} [0-3]\\d \\d\\d:\\d\\d:\\d\\d mx1 postfix/flush\\[${child.child.pid}\\]: warning: hello postlog$`));
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      receiver.stop();
+      reap(child);
+    }
+  });
+});
+
+test('-S serves one client on a socket that is both stdin and stdout', async (t) => {
+  await withInstance('', async (instance) => {
+    const [ours, theirs] = await socketPair();
+    const child = spawn(process.execPath, [instance.program, '-S'], {
+      cwd: instance.spool, env: { MAIL_CONFIG: instance.configDir }, stdio: [theirs, theirs, 'inherit'],
+    });
+    theirs.destroy();
+    let reply = '';
+    ours.on('data', (data: Buffer) => { reply += data.toString(); });
+    const ended = new Promise((resolve) => ours.on('end', resolve));
+    ours.write('standalone\n');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    await ended;
+    ours.destroy();
+    t.is(code, 0);
+    t.is(parseReply(reply).line, 'standalone');
+  });
+});
+
+test('-S also works with stdin and stdout as two pipes', async (t) => {
+  await withInstance('', async (instance) => {
+    const result = spawnSync('/bin/sh', ['-c', `printf 'piped\\n' | "$NODE" "$PROGRAM" -S | cat`], {
+      cwd: instance.spool,
+      env: { MAIL_CONFIG: instance.configDir, NODE: process.execPath, PROGRAM: instance.program, PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
+    t.is(result.status, 0);
+    t.is(parseReply(result.stdout).line, 'piped');
+  });
+});
