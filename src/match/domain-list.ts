@@ -75,7 +75,8 @@ export function tokenizeList(value: string, listName: string): string[] {
     }
     const token = value.slice(start, i);
     if (token.startsWith('#')) {
-      msg.warn(`${listName}: #comment after other text is not allowed: ${token} ${value.slice(i, i + 20)}...`);
+      // Like C, quote what follows the separator that ended the token.
+      msg.warn(`${listName}: #comment after other text is not allowed: ${token} ${value.slice(i + 1, i + 21)}...`);
       break;
     }
     tokens.push(token);

@@ -141,6 +141,15 @@ export class FakeChild {
     }
   }
 
+  /** Resolves when stderr matches pattern; rejects after timeoutMs (output travels apart from replies). */
+  async waitForStderr(pattern: RegExp, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.stderr)) {
+      if (Date.now() >= deadline) throw new Error(`stderr does not match ${String(pattern)}: ${this.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** What master does on reload or exit: the child sees EOF on fd 5. */
   closeStatus(): void {
     this.statusSocket.destroy();

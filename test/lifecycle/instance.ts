@@ -60,14 +60,26 @@ export interface RequestResult {
   error?: string;
 }
 
-/** Connects, sends text (if any), and collects the reply until the server closes. */
-export function request(path: string, text: string | null): Promise<RequestResult> {
+/**
+ * Connects, sends text (if any), and collects the reply until the server
+ * closes. A server that never answers gives error 'TIMEOUT' after timeoutMs,
+ * so that a dead child fails a test instead of hanging it.
+ */
+export function request(path: string, text: string | null, timeoutMs = 20000): Promise<RequestResult> {
   return new Promise((resolve) => {
     const socket = net.connect(path);
     let reply = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ reply, error: 'TIMEOUT' });
+    }, timeoutMs);
+    const done = (result: RequestResult): void => {
+      clearTimeout(timer);
+      resolve(result);
+    };
     socket.on('data', (data: Buffer) => { reply += data.toString(); });
-    socket.on('end', () => resolve({ reply }));
-    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ reply, error: error.code ?? error.message }));
+    socket.on('end', () => done({ reply }));
+    socket.on('error', (error: NodeJS.ErrnoException) => done({ reply, error: error.code ?? error.message }));
     if (text !== null) socket.write(text);
   });
 }

@@ -3,7 +3,7 @@
  * master(8): status records, max_use, max_idle, master going away, timeouts,
  * the accept lock, -s, privileges, postlog logging and -S.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,9 +35,10 @@ async function withInstance(mainCf: string, body: (instance: Instance) => Promis
   }
 }
 
-/** Ends a child that a failed assertion left behind. */
-function reap(child: FakeChild): void {
+/** Ends a child that a failed assertion left behind, showing what it logged. */
+function reap(t: ExecutionContext, child: FakeChild): void {
   if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
+  if (child.stderr !== '') t.log(`child ${String(child.child.pid)} stderr:\n${child.stderr}`);
 }
 
 test('TAKEN after accept, AVAIL after close, with pid and octal generation; fd 5 EOF ends the process', async (t) => {
@@ -62,7 +63,7 @@ test('TAKEN after accept, AVAIL after close, with pid and octal generation; fd 5
       // The accept lock file is created as master's children create it.
       t.is(statSync(join(instance.spool, 'pid', 'unix.flush')).mode & 0o777, 0o600);
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -80,7 +81,7 @@ test('max_use: the process stops listening first, so none of 20 simultaneous cli
         exits.push(exit);
         t.deepEqual(child.statuses.map((record) => record.status), [TAKEN, AVAIL]);
       } finally {
-        reap(child);
+        reap(t, child);
       }
       served += 5;
     }
@@ -106,7 +107,7 @@ test('max_idle: a process with nothing to do exits 0', async (t) => {
       t.true(elapsed >= 1000 && elapsed < 6000, `exited after ${elapsed} ms`);
       t.deepEqual(child.statuses, []);
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -123,7 +124,7 @@ test('master going away during a request: the request completes, then exit 0', a
       t.is(parseReply(result.reply).line, 'delay 700');
       t.deepEqual(await child.exit, { code: 0, signal: null });
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -137,7 +138,7 @@ test('ipc_timeout ends a client that sends nothing; the process serves the next 
       const elapsed = Date.now() - started;
       t.deepEqual(stalled, { reply: '' });
       t.true(elapsed >= 900 && elapsed < 5000, `closed after ${elapsed} ms`);
-      t.regex(child.stderr, /^postfix\/flush: warning: flush socket: Connection timed out$/m);
+      await child.waitForStderr(/^postfix\/flush: warning: flush socket: Connection timed out$/m);
       const next = await request(instance.listen.path, 'next\n');
       t.is(parseReply(next.reply).line, 'next');
       await child.waitForStatuses(4);
@@ -145,7 +146,7 @@ test('ipc_timeout ends a client that sends nothing; the process serves the next 
       child.closeStatus();
       t.is((await child.exit).code, 0);
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -162,7 +163,7 @@ test('watchdog: a request that never finishes is fatal after daemon_timeout', as
       t.regex(child.stderr, /^postfix\/flush: fatal: watchdog timeout$/m);
       t.is((await hung).reply, '');
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -172,13 +173,13 @@ test('a failing serve() is a warning; a fatal error ends the process with status
     const child = instance.spawn([...MASTER_ARGS, '-V']);
     try {
       t.is((await request(instance.listen.path, 'throw\n')).reply, '');
-      t.regex(child.stderr, /^postfix\/flush: warning: flush socket: fixture failure$/m);
+      await child.waitForStderr(/^postfix\/flush: warning: flush socket: fixture failure$/m);
       t.is(parseReply((await request(instance.listen.path, 'still here\n')).reply).line, 'still here');
       await request(instance.listen.path, 'fatal\n');
       t.deepEqual(await child.exit, { code: 1, signal: null });
       t.regex(child.stderr, /^postfix\/flush: fatal: fixture fatal$/m);
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -193,7 +194,7 @@ test('-s 2 serves the listen sockets on fd 6 and fd 7', async (t) => {
       child.closeStatus();
       t.is((await child.exit).code, 0);
     } finally {
-      reap(child);
+      reap(t, child);
       second.close();
     }
   });
@@ -217,8 +218,8 @@ test('accept lock: a second process waits, then takes over when the first one re
       waiter.closeStatus();
       t.is((await waiter.exit).code, 0);
     } finally {
-      reap(first);
-      reap(second);
+      reap(t, first);
+      reap(t, second);
     }
   });
 });
@@ -234,7 +235,7 @@ test('-u drops to mail_owner and -c chroots into queue_directory', async (t) => 
       child.closeStatus();
       t.is((await child.exit).code, 0);
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -248,7 +249,7 @@ test('-D runs debugger_command through the shell before serving', async (t) => {
       child.closeStatus();
       t.is((await child.exit).code, 0);
     } finally {
-      reap(child);
+      reap(t, child);
     }
   });
 });
@@ -266,7 +267,7 @@ test('-D runs debugger_command through the shell before serving', async (t) => {
       t.is((await child.exit).code, 0);
     } finally {
       receiver.stop();
-      reap(child);
+      reap(t, child);
     }
   });
 });

@@ -59,7 +59,7 @@ test('§5.7 field checks', (t) => {
   t.is(fatal('a unix - q n - - x'), 'invalid unprivileged field "q" in "a unix - q n - - x"');
   t.is(fatal('a unix - - n 1x - x'), 'invalid wakeup field "1x" in "a unix - - n 1x - x"');
   t.is(fatal('a unix - - n - 1x x'), 'invalid process_limit field "1x" in "a unix - - n - 1x x"');
-  t.is(fatal('a unix - - n -\n - x x'), 'invalid process_limit field "x" in "a unix - - n -  - x x"');
+  t.is(fatal('a unix - - n -\n x x y'), 'invalid process_limit field "x" in "a unix - - n -  x x y"');
   // The postconf-only quirk: "?" and "-?" pass here although master rejects them.
   t.notThrows(() => checkMasterEntry(['a', 'unix', '-', '-', 'n', '-?', '-', 'x'], ''));
   t.notThrows(() => checkMasterEntry(['a', 'unix', '-', '-', 'n', '?', '-', 'x'], ''));
