@@ -53,10 +53,12 @@ export class DaemonLogging {
 
   /**
    * The "do not run this command by hand" refusal goes to the person at the
-   * terminal, tagged with the bare process name as Postfix does.
+   * terminal, tagged with the bare process name as Postfix does (replacing
+   * the -V stderr output, so the line appears once).
    */
   refuseTerminal(): never {
-    msg.addSink(createStderrSink(this.processName));
+    this.stderrRemover?.();
+    this.stderrRemover = msg.addSink(createStderrSink(this.processName));
     return msg.fatal('do not run this command by hand');
   }
 

@@ -35,10 +35,16 @@ async function withInstance(mainCf: string, body: (instance: Instance) => Promis
   }
 }
 
-/** Ends a child that a failed assertion left behind, showing what it logged. */
-function reap(t: ExecutionContext, child: FakeChild): void {
-  if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
-  if (child.stderr !== '') t.log(`child ${String(child.child.pid)} stderr:\n${child.stderr}`);
+/**
+ * Ends a child that a failed assertion left behind; shows what a child that
+ * had to be killed or died unexpectedly logged.
+ */
+function reap(t: ExecutionContext, child: FakeChild, expectedCode = 0): void {
+  const running = child.child.exitCode === null && child.child.signalCode === null;
+  if (running) child.child.kill('SIGKILL');
+  if (running || child.child.exitCode !== expectedCode) {
+    t.log(`child ${String(child.child.pid)} stderr:\n${child.stderr}`);
+  }
 }
 
 test('TAKEN after accept, AVAIL after close, with pid and octal generation; fd 5 EOF ends the process', async (t) => {
@@ -163,7 +169,7 @@ test('watchdog: a request that never finishes is fatal after daemon_timeout', as
       t.regex(child.stderr, /^postfix\/flush: fatal: watchdog timeout$/m);
       t.is((await hung).reply, '');
     } finally {
-      reap(t, child);
+      reap(t, child, 1);
     }
   });
 });
@@ -179,7 +185,7 @@ test('a failing serve() is a warning; a fatal error ends the process with status
       t.deepEqual(await child.exit, { code: 1, signal: null });
       t.regex(child.stderr, /^postfix\/flush: fatal: fixture fatal$/m);
     } finally {
-      reap(t, child);
+      reap(t, child, 1);
     }
   });
 });

@@ -86,6 +86,16 @@ const SERVICE_PROGRAMS: ReadonlyMap<string, ReadonlyArray<readonly [string, stri
   ['spawn', [TIME_LIMIT]],
 ]);
 
+/**
+ * Within a master.cf entry, process_name is the command's base name and
+ * service_name the entry's service name, as the daemon would see them.
+ */
+function readOnlyInScope(name: string, scope: MasterService): string | undefined {
+  if (name === 'process_name') return scope.argv[FIELD_COMMAND].replace(/^.*\//, '');
+  if (name === 'service_name') return scope.argv[0];
+  return undefined;
+}
+
 function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -221,10 +231,13 @@ export class PostconfTables {
     }
   }
 
-  /** pcf_lookup_parameter_value: -o scope, then main.cf, then the built-in default. */
+  /**
+   * pcf_lookup_parameter_value: the entry's own process_name and
+   * service_name, its -o settings, then main.cf, then the built-in default.
+   */
   lookup(name: string, how: Lookup, scope?: MasterService): string | undefined {
     if (!how.defaults) {
-      const value = scope?.params?.get(name) ?? this.main.get(name);
+      const value = (scope && readOnlyInScope(name, scope)) ?? scope?.params?.get(name) ?? this.main.get(name);
       if (value !== undefined || how.settingsOnly) return value;
     }
     return this.nodes.get(name)?.defaultValue();
