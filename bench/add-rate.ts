@@ -5,7 +5,11 @@
  * (site bench.example.test, fresh queue ids), after a warm-up. Prints req/s, p50/p99 latency
  * (connect to reply) and the fastflush/C ratio. Not part of the test suite.
  *
- *   node dist/bench/add-rate.js [--program c|fastflush|both] [--n 2000]
+ *   node dist/bench/add-rate.js [--program c|fastflush|both] [--n 2000] [--max-use N]
+ *
+ * --max-use passes `-o max_use=N` on the flush line of both programs: with the default (100)
+ * the figures include a process start every 100 requests, with a large value they show the
+ * steady per-request cost.
  */
 import { existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -100,13 +104,23 @@ function report(results: Result[]): void {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { program: { type: 'string', default: 'both' }, n: { type: 'string', default: '2000' } },
+    options: {
+      program: { type: 'string', default: 'both' },
+      n: { type: 'string', default: '2000' },
+      'max-use': { type: 'string' },
+    },
   });
   const n = Number(values.n);
+  const maxUse = values['max-use'];
+  if (maxUse !== undefined && !/^\d+$/.test(maxUse)) {
+    console.error('add-rate: --max-use takes a whole number');
+    return 2;
+  }
+  const flushArgs = maxUse === undefined ? [] : ['-o', `max_use=${maxUse}`];
   const programs: FlushProgram[] = values.program === 'both' ? ['c', 'fastflush']
     : values.program === 'c' || values.program === 'fastflush' ? [values.program] : [];
   if (programs.length === 0 || !Number.isInteger(n) || n < 1) {
-    console.error('usage: add-rate [--program c|fastflush|both] [--n N]');
+    console.error('usage: add-rate [--program c|fastflush|both] [--n N] [--max-use N]');
     return 2;
   }
   const unavailable = postfixUnavailableReason();
@@ -118,11 +132,11 @@ async function main(): Promise<number> {
     console.error('add-rate: bin/flush not found (build fastflush first)');
     return 1;
   }
-  const pf = await Instance.start({ flushProgram: programs[0] as FlushProgram });
+  const pf = await Instance.start({ flushProgram: programs[0] as FlushProgram, flushArgs });
   const results: Result[] = [];
   try {
     for (const program of programs) {
-      if (program !== pf.flushProgram) await pf.restart({ flushProgram: program });
+      if (program !== pf.flushProgram) await pf.restart({ flushProgram: program, flushArgs });
       results.push(await measure(pf, program, n));
     }
   } finally {

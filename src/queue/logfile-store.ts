@@ -16,7 +16,7 @@
  *
  * Exports: appendQueueId, openLogfileForSend, LogfileHandle, MAX_KEPT_LINE
  */
-import { constants } from 'node:fs';
+import { constants, fstatSync } from 'node:fs';
 import { mkdir, open, utimes, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { msg } from '../util/msg.js';
@@ -68,19 +68,7 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
  */
 export async function appendQueueId(relPath: string, id: string): Promise<void> {
   const name = basename(relPath);
-  let handle: FileHandle;
-  try {
-    handle = await openCreating(relPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT);
-  } catch (error) {
-    return msg.fatal(`flush_add_path: open fast flush logfile ${name}: ${strerror(error)}`);
-  }
-  let lock: HeldLock;
-  try {
-    lock = await lockExclusive(handle.fd, relPath, `flush_add_path: lock fast flush logfile ${name}`);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    throw error;
-  }
+  const { handle, lock } = await openLockedForAppend(relPath, name);
   try {
     await writeAll(handle, Buffer.from(`${id}\n`, 'latin1'));
   } catch (error) {
@@ -96,6 +84,33 @@ export async function appendQueueId(relPath: string, id: string): Promise<void> 
     await handle.close();
   } catch (error) {
     msg.warn(`write fast flush logfile ${name}: ${strerror(error)}`);
+  }
+}
+
+/**
+ * Opens (creating) and locks a logfile for appending. A refresh removes empty
+ * logfiles without taking their lock (C does so too); if that happened between
+ * our open and our lock, the file we hold is no longer linked and an id written
+ * to it would be lost, so we start over with the new file.
+ */
+async function openLockedForAppend(relPath: string, name: string): Promise<{ handle: FileHandle; lock: HeldLock }> {
+  for (;;) {
+    let handle: FileHandle;
+    try {
+      handle = await openCreating(relPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT);
+    } catch (error) {
+      return msg.fatal(`flush_add_path: open fast flush logfile ${name}: ${strerror(error)}`);
+    }
+    let lock: HeldLock;
+    try {
+      lock = await lockExclusive(handle.fd, relPath, `flush_add_path: lock fast flush logfile ${name}`);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    if (fstatSync(handle.fd).nlink > 0) return { handle, lock };
+    lock.unlock(`flush_add_path: unlock fast flush logfile ${name}`);
+    await handle.close().catch(() => undefined);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, symlinkSync, writeFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, symlinkSync, writeFileSync, ftruncateSync, writeSync, unlinkSync } from 'node:fs';
 import { readFile, stat, utimes } from 'node:fs/promises';
 import { appendQueueId, openLogfileForSend, MAX_KEPT_LINE, type LogfileHandle } from '../../src/queue/logfile-store.js';
 import { FatalError } from '../../src/util/msg.js';
@@ -227,5 +227,20 @@ test.serial('a failed write is a warning and the append still unlocks and closes
       captured.stop();
     }
     t.deepEqual(captured.lines, ['warning: write fast flush logfile full: No space left on device']);
+  });
+});
+
+test.serial('an id is not lost when the logfile is removed between our open and our lock', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush', { mode: 0o700 });
+    writeFileSync('flush/example_com', '', { mode: 0o600 });
+    // A C flush (flock(1) here) holds the lock while a refresh unlinks the empty file.
+    const holder = await holdLocks(['flush/example_com']);
+    const appending = appendQueueId('flush/example_com', 'SAVED1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    unlinkSync('flush/example_com');
+    await holder.release();
+    await appending;
+    t.is(await readFile('flush/example_com', 'latin1'), 'SAVED1\n');
   });
 });
