@@ -26,7 +26,7 @@ import { EX, describeFlushStatus } from './exit-status.js';
 import { loadCliConfig } from './config.js';
 import { callFlush, flushSocketName, type FlushClientOptions, type FlushClientRequest } from './flush-client.js';
 import { logToStderr } from './log.js';
-import { registerPostconfCommand } from './postconf-command.js';
+import { registerPostconfCommand, runPostconf } from './postconf-command.js';
 
 interface GlobalOptions {
   configDir?: string;
@@ -146,6 +146,11 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // postconf's own flags (-c, -v, -h, ...) must not reach commander's parser.
+  if (argv[2] === 'postconf') {
+    process.exitCode = await runPostconf(argv.slice(3));
+    return;
+  }
   logToStderr('fastflush', false);
   try {
     await buildProgram().parseAsync(argv);

@@ -4,8 +4,10 @@
  * postconf's own and must reach it untouched, so commander must not parse
  * them: runPostconf() takes the raw arguments, and registerPostconfCommand()
  * adds a command whose action hands over everything after the word
- * "postconf" in process.argv (the program's global -c/-v/-h would otherwise
- * be taken by commander, while postconf gives them other meanings).
+ * "postconf" in process.argv (commander may already have taken the
+ * program's global -c/-v for itself, while postconf needs them). Running
+ * runPostconf() before commander sees the arguments is better still: then
+ * even `postconf -c` without a value gets postconf's own complaint.
  *
  * Exports: POSTCONF_HELP, runPostconf, registerPostconfCommand.
  */
@@ -78,7 +80,6 @@ export function registerPostconfCommand(program: Command): void {
     .allowExcessArguments()
     .argument('[args...]')
     .action(async () => {
-      const at = process.argv.indexOf('postconf', 2);
-      process.exitCode = await runPostconf(process.argv.slice(at + 1));
+      process.exitCode = await runPostconf(process.argv.slice(process.argv.indexOf('postconf', 2) + 1));
     });
 }

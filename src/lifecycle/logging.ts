@@ -17,15 +17,15 @@
  */
 import type { MailConfig } from '../config/types.js';
 import {
-  createPostlogSink, createStderrSink, createSyslogSink, syslogFacility,
+  createPostlogSink, createStderrSink, createSyslogSink, syslogFacility, type DatagramSink,
 } from '../util/log-sinks.js';
-import { msg, type MsgSink } from '../util/msg.js';
+import { msg } from '../util/msg.js';
 
 const DEFAULT_TAG = 'postfix';
 const LOG_MAIL = 2;
 
 export class DaemonLogging {
-  private removers: Array<() => void> = [];
+  private current: { sink: DatagramSink; remove: () => void } | undefined;
   private stderrRemover: (() => void) | undefined;
   private tag: string;
 
@@ -91,9 +91,12 @@ export class DaemonLogging {
     delete this.env.POSTLOG_HOSTNAME;
   }
 
-  /** Replaces the postlog/syslog destination, keeping stderr. */
-  private use(sink: MsgSink): void {
-    for (const remove of this.removers) remove();
-    this.removers = [msg.addSink(sink)];
+  /** Replaces the postlog/syslog destination (closing the old socket), keeping stderr. */
+  private use(sink: DatagramSink): void {
+    if (this.current !== undefined) {
+      this.current.remove();
+      this.current.sink.close();
+    }
+    this.current = { sink, remove: msg.addSink(sink) };
   }
 }

@@ -1,15 +1,20 @@
 /*
- * privileges.ts - the jail a daemon enters after its pre-jail set-up, as
- * Postfix's chroot_uid(3): with -u switch the group to mail_owner's primary
- * group and load its supplementary groups; with -c chroot into
- * queue_directory and change to the new root; finally, with -u, switch the
- * user id, which must come last because it gives up the right to do the rest.
+ * privileges.ts - the identity checks and the jail of a daemon, as Postfix's
+ * mail_params_init (check_mail_owner) and chroot_uid(3).
+ *
+ * checkMailOwner: mail_owner must be a known user whose user and group ids are
+ * not 0, so that a daemon that drops privileges never keeps root's.
+ * enterJail: with a user, switch the group to its primary group and load its
+ * supplementary groups; with a root directory, chroot into it and change to
+ * the new root; finally, with a user, switch the user id, which must come
+ * last because it gives up the right to do the rest. It then makes sure that
+ * no root identity is left.
  *
  * Node has no getpwnam(3). /etc/passwd answers for the usual local account;
  * for accounts served by NSS modules (LDAP, systemd-userdb) getent(1) is asked,
  * once, before any chroot.
  *
- * Exports: PasswdEntry, lookupUser, enterJail.
+ * Exports: PasswdEntry, lookupUser, checkMailOwner, enterJail.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -55,11 +60,18 @@ const credentials = process as NodeJS.Process & {
   initgroups(user: string, extraGroup: number): void;
 };
 
+/** The user mail_owner names, checked as mail_params_init does; fatal with Postfix's messages. */
+export function checkMailOwner(name: string, configDir: string): PasswdEntry {
+  const where = `file ${configDir}/main.cf: parameter mail_owner`;
+  const user = lookupUser(name) ?? msg.fatal(`${where}: unknown user name value: ${name}`);
+  if (user.uid === 0) msg.fatal(`${where}: user ${name} has privileged user ID`);
+  if (user.gid === 0) msg.fatal(`${where}: user ${name} has privileged group ID`);
+  return user;
+}
+
 /** Fatal on any failure, with chroot_uid's messages. */
-export function enterJail(opts: { userName?: string; rootDir?: string }): void {
-  const user = opts.userName === undefined
-    ? undefined
-    : lookupUser(opts.userName) ?? msg.fatal(`unknown user: ${opts.userName}`);
+export function enterJail(opts: { user?: PasswdEntry; rootDir?: string }): void {
+  const { user } = opts;
   if (user !== undefined) {
     try {
       credentials.setgid(user.gid);
@@ -90,5 +102,10 @@ export function enterJail(opts: { userName?: string; rootDir?: string }): void {
     } catch (error) {
       msg.fatal(`setuid(${user.uid}): ${describeError(error)}`);
     }
+    // setuid(2) as root changes every user id, but a daemon that kept any
+    // root identity would serve untrusted clients with full privileges.
+    const ids = [process.getuid?.(), process.geteuid?.(), process.getgid?.(), process.getegid?.()];
+    if (ids.some((id) => id === 0)) msg.fatal(`still running with root privileges after switching to user ${user.name}`);
   }
+  if (msg.verbose > 1) msg.info(`chroot ${opts.rootDir ?? '(none)'} user ${user?.name ?? '(none)'}`);
 }

@@ -59,7 +59,7 @@ import { StreamClient, type ClientStream } from './client-stream.js';
 import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
 import { parseGeneration, parseServerOptions, type ServerOptions } from './options.js';
-import { enterJail } from './privileges.js';
+import { checkMailOwner, enterJail } from './privileges.js';
 import { MASTER_STAT_AVAIL, MASTER_STAT_TAKEN, MasterStatusChannel } from './status.js';
 import { Watchdog } from './watchdog.js';
 
@@ -155,6 +155,9 @@ async function startServer(
     configDir: env.MAIL_CONFIG, env, overrides: options.overrides, processName, serviceName,
   });
   logging.configure(config);
+  // Postfix checks mail_owner in every daemon; here only -u depends on it, and
+  // fastflush's own quick start runs without a postfix account.
+  const owner = options.unprivileged ? checkMailOwner(config.get('mail_owner'), config.configDir) : undefined;
 
   if (options.daemonMode && !options.standalone && isatty(0)) logging.refuseTerminal();
   if (spec.requiresUnlimited && !options.standalone && !options.zeroLimit) {
@@ -176,28 +179,39 @@ async function startServer(
     msg.fatal(`chdir("${queueDirectory}"): ${describeError(error)}`);
   }
   await spec.preJailInit?.(ctx);
-  // Load the local time zone while /etc/localtime is still visible; V8 keeps it.
-  new Date().toString();
-  if (options.unprivileged || options.chroot) {
-    enterJail({
-      userName: options.unprivileged ? config.get('mail_owner') : undefined,
-      rootDir: options.chroot ? queueDirectory : undefined,
-    });
-  }
-  await spec.postJailInit?.(ctx);
 
+  // Nothing may need the file system after the jail. Load the local time zone
+  // while /etc/localtime is visible (V8 keeps it), and set up the first
+  // stream handle now: libuv then opens /dev/null to keep a spare descriptor.
+  new Date().toString();
   const limits = {
     ipcTimeout: config.getTime('ipc_timeout'),
     daemonTimeout: config.getTime('daemon_timeout'),
   };
-  if (options.standalone) return serveStandalone(spec, ctx, limits);
+  const io: { client: StreamClient } | { status: MasterStatusChannel } = options.standalone
+    ? { client: StreamClient.fromStdio(limits.ipcTimeout) }
+    : { status: openStatusChannel(generation) };
+  if (owner !== undefined || options.chroot) {
+    enterJail({ user: owner, rootDir: options.chroot ? queueDirectory : undefined });
+  }
+  await spec.postJailInit?.(ctx);
+
+  if ('client' in io) return serveStandalone(spec, ctx, io.client, limits.daemonTimeout);
   return new ListenerLoop(spec, ctx, options, {
     ...limits,
     maxUse: config.getInt('max_use'),
     maxIdle: config.getTime('max_idle'),
-    generation,
+    status: io.status,
     lockFd,
   }).run();
+}
+
+function openStatusChannel(generation: number): MasterStatusChannel {
+  try {
+    return new MasterStatusChannel(process.pid, generation);
+  } catch (error) {
+    return msg.fatal(`status channel: ${describeError(error)}`);
+  }
 }
 
 function checkTransport(transport: string | undefined): string {
@@ -239,17 +253,16 @@ function openAcceptLock(transport: string, serviceName: string): number {
 
 /** -S: one client on stdin/stdout, then exit 0. */
 function serveStandalone(
-  spec: SingleServerSpec, ctx: ServerContext, limits: { ipcTimeout: number; daemonTimeout: number },
+  spec: SingleServerSpec, ctx: ServerContext, client: StreamClient, daemonTimeout: number,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const watchdog = new Watchdog(limits.daemonTimeout, () => {
+    const watchdog = new Watchdog(daemonTimeout, () => {
       try {
         msg.fatal('watchdog timeout');
       } catch (error) {
         reject(error);
       }
     });
-    const client = StreamClient.fromStdio(limits.ipcTimeout);
     watchdog.start();
     serveClient(spec, client, ctx).then(() => {
       watchdog.stop();
@@ -274,7 +287,7 @@ interface LoopSettings {
   daemonTimeout: number;
   maxUse: number;
   maxIdle: number;
-  generation: number;
+  status: MasterStatusChannel;
   lockFd: number | undefined;
 }
 
@@ -283,7 +296,6 @@ class ListenerLoop {
   private readonly active = new Set<StreamClient>();
   private readonly servers: net.Server[] = [];
   private readonly watchdog: Watchdog;
-  private status: MasterStatusChannel | undefined;
   private lastStatus: Promise<boolean> = Promise.resolve(true);
   private idleTimer: NodeJS.Timeout | undefined;
   private accepted = 0;
@@ -310,11 +322,7 @@ class ListenerLoop {
   }
 
   private begin(): void {
-    try {
-      this.status = new MasterStatusChannel(process.pid, this.settings.generation, () => this.guard(() => this.masterGone()));
-    } catch (error) {
-      msg.fatal(`status channel: ${describeError(error)}`);
-    }
+    this.settings.status.onGone(() => this.guard(() => this.masterGone()));
     this.startIdleTimer();
     const lockFd = this.settings.lockFd;
     if (lockFd === undefined) {
@@ -430,7 +438,7 @@ class ListenerLoop {
   }
 
   private notify(status: number): void {
-    if (this.status !== undefined) this.lastStatus = this.status.notify(status);
+    this.lastStatus = this.settings.status.notify(status);
   }
 
   /** Stop accepting; exit once the running requests are done. */

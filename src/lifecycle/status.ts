@@ -37,17 +37,16 @@ export function encodeStatus(pid: number, generation: number, status: number): B
 export class MasterStatusChannel {
   private readonly socket: net.Socket;
   private gone = false;
+  private goneHandler: (() => void) | undefined;
 
   /**
    * Throws when fd is not a socket: started without master, the number may
    * belong to one of Node's own descriptors (libuv opens its epoll and wakeup
-   * descriptors at start-up), which must not be touched. onGone runs once,
-   * when master goes away or a status write fails.
+   * descriptors at start-up), which must not be touched.
    */
   constructor(
     private readonly pid: number,
     private readonly generation: number,
-    private readonly onGone: () => void,
     fd = MASTER_STATUS_FD,
   ) {
     if (!fstatSync(fd).isSocket()) throw new Error(`fd ${fd} is not a socket`);
@@ -59,10 +58,19 @@ export class MasterStatusChannel {
     this.socket.on('close', lost);
   }
 
+  /**
+   * `handler` runs once, when master goes away or a status write fails; at
+   * once if that already happened.
+   */
+  onGone(handler: () => void): void {
+    this.goneHandler = handler;
+    if (this.gone) handler();
+  }
+
   private lose(): void {
     if (this.gone) return;
     this.gone = true;
-    this.onGone();
+    this.goneHandler?.();
   }
 
   /** Resolves false when the record could not be written (master is gone). */

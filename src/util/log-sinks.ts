@@ -11,15 +11,19 @@
  *            (glibc syslog(3): "%h %e %T", so the day is space-padded there)
  * Both datagram sinks connect when they are created, because a daemon may
  * chroot afterwards and then no longer see the socket path, and both drop
- * records silently when the log service is missing, as Postfix does.
+ * records silently when the log service is missing, as Postfix does. Their
+ * close() releases the socket when logging is switched elsewhere.
  *
- * Exports: severityPrefix, formatStderrRecord, formatPostlogRecord,
- * formatSyslogRecord, syslogFacility, syslogPriority, firstLabel,
- * createStderrSink, createPostlogSink, createSyslogSink.
+ * Exports: DatagramSink, severityPrefix, formatStderrRecord,
+ * formatPostlogRecord, formatSyslogRecord, syslogFacility, syslogPriority,
+ * firstLabel, createStderrSink, createPostlogSink, createSyslogSink.
  */
 import { closeSync, writeSync } from 'node:fs';
 import { dgramOpen, dgramSend } from '../native/posix.js';
 import type { MsgSeverity, MsgSink } from './msg.js';
+
+/** A sink that owns a socket. */
+export type DatagramSink = MsgSink & { close(): void };
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -109,6 +113,11 @@ class DatagramLink {
     }
   }
 
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
   send(record: string): void {
     const data = Buffer.from(record);
     if (this.fd !== undefined) {
@@ -130,18 +139,20 @@ class DatagramLink {
   }
 }
 
-export function createPostlogSink(opts: { path: string; host: string; tag: string; pid: number }): MsgSink {
+export function createPostlogSink(opts: { path: string; host: string; tag: string; pid: number }): DatagramSink {
   const link = new DatagramLink(opts.path);
   const host = firstLabel(opts.host);
-  return (severity, text) => {
+  const sink: MsgSink = (severity, text) => {
     link.send(formatPostlogRecord(new Date(), host, opts.tag, opts.pid, severity, text));
   };
+  return Object.assign(sink, { close: () => link.close() });
 }
 
-export function createSyslogSink(opts: { tag: string; pid: number; facility: number; path?: string }): MsgSink {
+export function createSyslogSink(opts: { tag: string; pid: number; facility: number; path?: string }): DatagramSink {
   const link = new DatagramLink(opts.path ?? '/dev/log');
-  return (severity, text) => {
+  const sink: MsgSink = (severity, text) => {
     const priority = syslogPriority(opts.facility, severity);
     link.send(formatSyslogRecord(new Date(), priority, opts.tag, opts.pid, severity, text));
   };
+  return Object.assign(sink, { close: () => link.close() });
 }

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
-  chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync,
+  chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync,
   readFileSync, readlinkSync, realpathSync, rmSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
@@ -25,6 +25,14 @@ export interface InstanceOptions {
   flushProgram?: FlushProgram;
   /** master.cf wakeup column of the flush service (default '1000?'; '0' = never). */
   flushWakeup?: string;
+  /** master.cf chroot column of the flush service (default 'n'; Debian's packaged master.cf has 'y'). */
+  flushChroot?: string;
+  /**
+   * Give the instance its own daemon_directory, DIR/libexec, holding copies of Postfix's
+   * programs, so that a test may install files there without touching the system's
+   * (default false).
+   */
+  privateDaemonDirectory?: boolean;
   /** Extra arguments after the flush command, e.g. ['-o', 'max_use=100000']. */
   flushArgs?: string[];
   /** Extra or overriding main.cf parameters. */
@@ -265,6 +273,8 @@ export class PostfixInstance {
   readonly postfixUid: number;
   readonly postfixGid: number;
   private ports = { smtp: 0, sink: 0 };
+  /** daemon_directory of the instance: Postfix's own, or DIR/libexec (privateDaemonDirectory). */
+  readonly daemonDirectory: string;
   private opts: Required<InstanceOptions>;
   private readonly paths: PostfixPaths;
   private readonly base: string;
@@ -277,6 +287,8 @@ export class PostfixInstance {
     this.opts = {
       flushProgram: opts.flushProgram ?? 'c',
       flushWakeup: opts.flushWakeup ?? '1000?',
+      flushChroot: opts.flushChroot ?? 'n',
+      privateDaemonDirectory: opts.privateDaemonDirectory ?? false,
       flushArgs: opts.flushArgs ?? [],
       mainCf: opts.mainCf ?? {},
       sinkMode: opts.sinkMode ?? 'defer',
@@ -294,6 +306,7 @@ export class PostfixInstance {
       mkdirSync(d, { mode: 0o755 });
       chmodSync(d, 0o755);
     }
+    this.daemonDirectory = this.opts.privateDaemonDirectory ? this.copyDaemonDirectory() : paths.daemonDirectory;
   }
 
   /** Create the instance, start smtp-sink and Postfix, wait until flush and smtpd listen. */
@@ -331,16 +344,28 @@ export class PostfixInstance {
   flushCommand(program: FlushProgram = this.flushProgram): string {
     if (program === 'c') return 'flush';
     /* master prepends "$daemon_directory/": climb out with one ".." per component (§2.5). */
-    const up = realpathSync(this.paths.daemonDirectory).split('/').filter(Boolean).map(() => '..').join('/');
+    const up = realpathSync(this.daemonDirectory).split('/').filter(Boolean).map(() => '..').join('/');
     return `${up}${join(repoRoot, 'bin', 'flush')}`;
   }
 
   /** Stop Postfix, change the flush service, and start again (the queue and the sink stay). */
-  async restart(changes: Pick<InstanceOptions, 'flushProgram' | 'flushWakeup' | 'flushArgs'> = {}): Promise<void> {
+  async restart(changes: Pick<InstanceOptions, 'flushProgram' | 'flushWakeup' | 'flushArgs' | 'flushChroot'> = {}): Promise<void> {
     this.stopPostfix();
     this.opts = { ...this.opts, ...changes };
     this.writeMasterCf();
     await this.startPostfix();
+  }
+
+  /** Stop Postfix and start it again with main.cf and master.cf as they are now (e.g. edited by a test). */
+  async restartAsIs(): Promise<void> {
+    this.stopPostfix();
+    await this.startPostfix();
+  }
+
+  /** `postfix reload`: master re-reads its configuration; running children get EOF on fd 5. */
+  async reload(): Promise<void> {
+    const r = await runAsync(this.cmd('postfix'), ['-c', this.etcDir, 'reload']);
+    if (r.code !== 0) throw new Error(`postfix reload failed (${r.code}): ${r.stderr}`);
   }
 
   /** Restart smtp-sink in the given mode on the same port. */
@@ -555,6 +580,19 @@ export class PostfixInstance {
     return join(this.paths.commandDirectory, name);
   }
 
+  /*
+   * DIR/libexec: a copy of Postfix's daemon_directory (about 1.5 MB). Copies, not symlinks:
+   * postfix check warns about every symlink that leaves the directory.
+   */
+  private copyDaemonDirectory(): string {
+    const dir = join(this.dir, 'libexec');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const real = realpathSync(this.paths.daemonDirectory);
+    for (const name of readdirSync(real)) copyFileSync(join(real, name), join(dir, name));
+    return dir;
+  }
+
   private async boot(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       this.ports.sink = await freePort([]);
@@ -580,7 +618,7 @@ export class PostfixInstance {
       config_directory: this.etcDir,
       queue_directory: this.spoolDir,
       data_directory: join(this.dir, 'data'),
-      daemon_directory: this.paths.daemonDirectory,
+      daemon_directory: this.daemonDirectory,
       command_directory: this.paths.commandDirectory,
       meta_directory: this.paths.metaDirectory,
       shlib_directory: this.paths.shlibDirectory,
@@ -633,7 +671,7 @@ bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce
 trace     unix  -       -       n       -       0       bounce
 verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       ${this.opts.flushWakeup}       0       ${flush}
+flush     unix  n       -       ${this.opts.flushChroot}       ${this.opts.flushWakeup}       0       ${flush}
 proxymap  unix  -       -       n       -       -       proxymap
 proxywrite unix -       -       n       -       1       proxymap
 smtp      unix  -       -       n       -       -       smtp

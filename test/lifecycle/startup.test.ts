@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { makeInstance, type Instance } from './instance.js';
 
 async function startFails(
-  t: import('ava').ExecutionContext, args: string[], expected: string, options: { generation?: string | null; mainCf?: string } = {},
+  t: import('ava').ExecutionContext, args: string[], expected: string | ((instance: Instance) => string),
+  options: { generation?: string | null; mainCf?: string } = {},
 ): Promise<void> {
   const instance: Instance = await makeInstance(options.mainCf ?? '');
   try {
@@ -17,7 +18,8 @@ async function startFails(
     const exit = await child.exit;
     t.deepEqual(exit, { code: 1, signal: null });
     t.true(Date.now() - started >= 1000, 'fatal errors pause one second before the exit');
-    t.true(child.stderr.includes(`postfix/flush: fatal: ${expected}\n`), child.stderr);
+    const text = typeof expected === 'string' ? expected : expected(instance);
+    t.true(child.stderr.includes(`postfix/flush: fatal: ${text}\n`), child.stderr);
     t.deepEqual(child.statuses, []);
   } finally {
     instance.cleanup();
@@ -42,7 +44,9 @@ test('bad parameter value from -o', (t) => startFails(t, ['-V', '-z', '-t', 'uni
 test('maillog_file outside maillog_file_prefixes', (t) => startFails(t, ['-V', '-z', '-t', 'unix'],
   "maillog_file value '/tmp/x.log' does not match any prefix in maillog_file_prefixes", { mainCf: 'maillog_file = /tmp/x.log\n' }));
 test('unknown mail_owner with -u', (t) => startFails(t, ['-V', '-z', '-t', 'unix', '-u', '-o', 'mail_owner=no-such-user'],
-  'unknown user: no-such-user'));
+  (instance) => `file ${instance.configDir}/main.cf: parameter mail_owner: unknown user name value: no-such-user`));
+test('mail_owner root with -u', (t) => startFails(t, ['-V', '-z', '-t', 'unix', '-u', '-o', 'mail_owner=root'],
+  (instance) => `file ${instance.configDir}/main.cf: parameter mail_owner: user root has privileged user ID`));
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 

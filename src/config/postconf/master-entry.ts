@@ -9,9 +9,10 @@
  * Strings are byte strings (one char per byte), so lengths are C byte counts.
  *
  * Exports: MASTER_MIN_FIELDS, FIELD_COMMAND, FIELD_NAMES, WILDCARD_FIELD,
- * splitQuoted, parseMasterEntry, checkMasterEntry, normalizeDaemonArgs,
- * formatMasterEntry, formatMasterField, editMasterField, editMasterParam,
- * optionParams, parseServicePattern, matchService, parseFieldName.
+ * splitQuoted, parseMasterEntry, checkMasterEntry,
+ * ValueMapper, FieldFormat, formatMasterEntry, formatMasterField,
+ * editMasterField, editMasterParam, optionParams, parseServicePattern,
+ * matchService, parseFieldName.
  */
 import { INDENT, LINE_LIMIT } from './print-line.js';
 import { PostconfFatal, type Warn } from './diag.js';
@@ -123,7 +124,7 @@ function normalizeNameValue(argv: string[], field: number, warn: Warn): void {
  * and a braced option value loses its braces (and, for -o, the blanks
  * around `=`). Braced non-option arguments lose their braces.
  */
-export function normalizeDaemonArgs(argv: string[], warn: Warn): void {
+function normalizeDaemonArgs(argv: string[], warn: Warn): void {
   let field = MASTER_MIN_FIELDS;
   for (; field < argv.length; field++) {
     let arg = argv[field];

@@ -9,7 +9,7 @@
  * -l -m -t -T -v) are refused with a clear fatal error instead of being
  * ignored.
  *
- * Exports: Flag, PostconfOptions, parseOptions, USAGE.
+ * Exports: Flag, PostconfOptions, parseOptions.
  */
 import { PostconfFatal } from './diag.js';
 
@@ -41,7 +41,7 @@ const WITH_ARGUMENT = new Set(['c', 'C', 'o', 'T']);
 const KNOWN = new Set('aAbc:C:deEfFhHlmMno:pPqtT:vxX#'.replace(/:/g, '').split(''));
 const NOT_IN_37 = new Set(['q']);
 
-export const USAGE =
+const USAGE =
   'usage: postconf [-a (server SASL types)] [-A (client SASL types)] [-b (bounce templates)] [-c config_dir]' +
   ' [-c param_class] [-d (parameter defaults)] [-e (edit configuration)] [-f (fold lines)] [-F (master.cf fields)]' +
   ' [-h (no names)] [-H (no values)] [-l (lock types)] [-m (map types)] [-M (master.cf)]' +
