@@ -99,11 +99,16 @@ function fail(ctx: Context, warning: string): void {
   ctx.error = true;
 }
 
+/** One piece of a value as mac_parse() sees it. */
+export type MacroSegment = { literal: string; trailing: boolean } | { expr: string } | { error: string };
+
 /**
- * mac_parse: splits text into literal runs and `$` references and hands
- * each to step(). `$$` becomes a literal `$` that is never rescanned.
+ * mac_parse's lexer: literal runs (with `$$` already turned into a literal
+ * `$` that is never rescanned) and the text of each `$name`, `${...}` or
+ * `$(...)` reference, in order. Lazy, so that a caller that stops at its
+ * first error reports errors in Postfix's order. Ends after an error.
  */
-function parse(ctx: Context, value: string): void {
+export function* macroSegments(value: string): Generator<MacroSegment> {
   let literal = '';
   let i = 0;
   while (i < value.length) {
@@ -120,7 +125,7 @@ function parse(ctx: Context, value: string): void {
       continue;
     }
     if (literal !== '') {
-      step(ctx, false, literal);
+      yield { literal, trailing: false };
       literal = '';
     }
     i++;
@@ -133,7 +138,7 @@ function parse(ctx: Context, value: string): void {
       let j = i + 1;
       for (; depth > 0; j++) {
         if (j >= value.length) {
-          fail(ctx, `truncated macro reference: "${value}"`);
+          yield { error: `truncated macro reference: "${value}"` };
           return;
         }
         if (value[j] === open) depth++;
@@ -148,13 +153,25 @@ function parse(ctx: Context, value: string): void {
       i = j;
     }
     if (expr === '') {
-      fail(ctx, `empty macro name: "${value}"`);
+      yield { error: `empty macro name: "${value}"` };
       return;
     }
-    step(ctx, true, expr);
+    yield { expr };
   }
-  // Postfix drops the trailing literal once anything went wrong.
-  if (literal !== '' && !ctx.error) step(ctx, false, literal);
+  if (literal !== '') yield { literal, trailing: true };
+}
+
+/** mac_parse: hands each literal run and `$` reference to step(). */
+function parse(ctx: Context, value: string): void {
+  for (const segment of macroSegments(value)) {
+    if ('error' in segment) {
+      fail(ctx, segment.error);
+      return;
+    }
+    if ('expr' in segment) step(ctx, true, segment.expr);
+    // Postfix drops the trailing literal once anything went wrong.
+    else if (!(segment.trailing && ctx.error)) step(ctx, false, segment.literal);
+  }
 }
 
 function step(ctx: Context, isExpr: boolean, text: string): void {

@@ -10,6 +10,7 @@
  * Exports: scanMacroNames.
  */
 import { truncBytes } from '../c-text.js';
+import { macroSegments } from '../expand.js';
 import type { Warn } from './diag.js';
 
 const OPERATOR_CHARS = '<>!=?+-*/~&|%';
@@ -48,38 +49,10 @@ function tail(text: string, pos: number): string {
 
 /** mac_parse: only the `$` references matter here. */
 function parse(scan: Scan, value: string): void {
-  let i = 0;
-  while (i < value.length && !scan.error) {
-    if (value[i] !== '$') {
-      i++;
-      continue;
-    }
-    if (value[i + 1] === '$') {
-      i += 2;
-      continue;
-    }
-    i++;
-    let expr: string;
-    const open = value[i];
-    if (open === '{' || open === '(') {
-      const close = open === '{' ? '}' : ')';
-      let depth = 1;
-      let j = i + 1;
-      for (; depth > 0; j++) {
-        if (j >= value.length) return fail(scan, `truncated macro reference: "${value}"`);
-        if (value[j] === open) depth++;
-        else if (value[j] === close) depth--;
-      }
-      expr = value.slice(i + 1, j - 1);
-      i = j;
-    } else {
-      let j = i;
-      while (isNameChar(value[j])) j++;
-      expr = value.slice(i, j);
-      i = j;
-    }
-    if (expr === '') return fail(scan, `empty macro name: "${value}"`);
-    expression(scan, expr);
+  for (const segment of macroSegments(value)) {
+    if (scan.error) return;
+    if ('error' in segment) return fail(scan, segment.error);
+    if ('expr' in segment) expression(scan, segment.expr);
   }
 }
 
