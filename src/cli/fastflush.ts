@@ -9,6 +9,7 @@
  *       client options: --socket <path> (skip main.cf), --timeout <seconds>
  *   fastflush [-c config_dir] [-v] master [-d] [--once-self-check] [--child-stderr]
  *   fastflush postconf ...      postconf(1), see postconf-command.ts
+ *   fastflush [-c config_dir] install|uninstall [--restart]    see install.ts
  *
  * Client commands talk to `<queue_directory>/public/<flush_service_name>`
  * (from main.cf in -c, $MAIL_CONFIG or /etc/postfix) like postqueue does and
@@ -26,6 +27,7 @@ import { EX, describeFlushStatus } from './exit-status.js';
 import { loadCliConfig } from './config.js';
 import { callFlush, flushSocketName, type FlushClientOptions, type FlushClientRequest } from './flush-client.js';
 import { logToStderr } from './log.js';
+import { registerInstallCommands } from './install.js';
 import { registerPostconfCommand, runPostconf } from './postconf-command.js';
 
 interface GlobalOptions {
@@ -142,6 +144,7 @@ function buildProgram(): Command {
       });
     });
   registerPostconfCommand(program);
+  registerInstallCommands(program);
   return program;
 }
 

@@ -30,6 +30,9 @@
  *    loop, which only matters when max_idle exceeds daemon_timeout.
  *  - Leftover command-line words are fatal at start-up (C flush finds them at
  *    its first connection and dies then, losing that client).
+ *  - mail_owner is checked (known user, user and group id not 0, with
+ *    Postfix's messages) only with -u, the only case that uses it; Postfix
+ *    checks it in every daemon.
  *  - -S reads stdin and writes stdout as two streams, so it also works with
  *    two pipes; C only works when both are the same socket. ipc_timeout and
  *    the watchdog apply to -S too.

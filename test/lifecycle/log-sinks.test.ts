@@ -1,15 +1,19 @@
 /*
- * log-sinks.test.ts - log record formats for stderr, postlogd and syslog, and
- * the datagram sinks against a real UNIX datagram socket.
+ * log-sinks.test.ts - log record formats for stderr, postlogd and syslog, the
+ * datagram sinks against a real UNIX datagram socket, and the syslog format
+ * against glibc's own syslog(3).
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   createPostlogSink, createSyslogSink, firstLabel, formatPostlogRecord, formatStderrRecord, formatSyslogRecord,
   syslogFacility, syslogPriority,
 } from '../../src/util/log-sinks.js';
+import { repoRoot } from '../helpers/paths.js';
 import { hasPython, startDgramReceiver } from './dgram-receiver.js';
 
 const NOV_9 = new Date(2026, 10, 9, 8, 3, 1);
@@ -95,4 +99,36 @@ withPython('a datagram sink reconnects after the log service restarts', async (t
     receiver.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/*
+ * glibc's syslog(3), driven from python3 in a private mount namespace whose /dev/log is a
+ * socket we read, against our syslog sink in the same namespace: the same bytes apart from
+ * the time stamp and the pid. Skipped where such a namespace cannot be made (no root).
+ */
+const GLIBC_SYSLOG = `
+import socket, subprocess, sys, syslog
+subprocess.run(["mount", "-t", "tmpfs", "none", "/dev"], check=True)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+syslog.openlog("postfix/flush", syslog.LOG_PID | syslog.LOG_NDELAY, syslog.LOG_MAIL)
+syslog.syslog(syslog.LOG_LOCAL3 | syslog.LOG_WARNING, "warning: some text")
+print(s.recv(4096).decode("latin-1"))
+subprocess.run([sys.argv[1], "--input-type=module", "-e", sys.argv[2]], check=True)
+print(s.recv(4096).decode("latin-1"))
+`;
+// The mount happens inside the new namespace only; the probe is the real operation.
+const canUnshare = hasPython && spawnSync('unshare', ['-m', 'mount', '-t', 'tmpfs', 'none', '/dev']).status === 0;
+
+(canUnshare ? test : test.skip)('syslog records are the ones glibc syslog(3) writes', (t) => {
+  const sinks = pathToFileURL(join(repoRoot, 'dist/src/util/log-sinks.js')).href;
+  const ours = `import { createSyslogSink } from ${JSON.stringify(sinks)};
+createSyslogSink({ tag: 'postfix/flush', pid: process.pid, facility: 19 })('warning', 'some text');`;
+  const r = spawnSync('unshare', ['-m', 'python3', '-c', GLIBC_SYSLOG, process.execPath, ours], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const [glibc, node] = r.stdout.split('\n');
+  const header = /^<156>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d postfix\/flush\[\d+\]: /;
+  t.regex(glibc as string, header);
+  t.is((node as string).replace(header, ''), (glibc as string).replace(header, ''));
+  t.regex(node as string, header);
 });
