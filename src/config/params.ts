@@ -275,6 +275,8 @@ export const PARAM_TABLE: readonly ParamSpec[] = [
   // flush(8)'s own parameters.
   time('fast_flush_refresh_time', '12h', { min: 1 }),
   time('fast_flush_purge_time', '7d', { min: 1 }),
+  // The proxymap(8) client, for fast_flush_domains tables fastflush does not read itself.
+  str('proxymap_service_name', 'proxymap', { min: 1 }),
   // master(8) and the service skeleton.
   time('service_throttle_time', '60s', { min: 1 }),
   list('master_service_disable', ''),

@@ -10,7 +10,6 @@
  * node argv[0] is node itself; Postfix uses its basename as process_name.
  */
 import { runSingleServer } from '../lifecycle/single-server.js';
-import { readLogicalLinesFromFile } from '../config/main-cf.js';
 import { loadFlushSettings, type FlushSettings } from './settings.js';
 import { serveFlushClient } from './service.js';
 
@@ -23,7 +22,7 @@ const exitCode = await runSingleServer(
   {
     requiresUnlimited: true,
     preJailInit(ctx) {
-      settings = loadFlushSettings(ctx.config, readLogicalLinesFromFile);
+      settings = loadFlushSettings(ctx.config);
     },
     serve(client) {
       return serveFlushClient(client, settings as FlushSettings);

@@ -29,8 +29,11 @@ const MAX_ATTR_STRING = 65536;
 const MASTER_WAKEUP = 'W';
 const EMPTY_CONNECTION_REPLY = Buffer.from('3\0\0', 'latin1');
 
-/** Eligibility and the logfile name for a site, or the status that refuses it. */
-async function logfileForSite(site: string, settings: FlushSettings): Promise<{ name: string } | { status: number }> {
+/**
+ * Eligibility and the logfile name for a site, or the status that refuses it.
+ * The site is judged as the bytes received, as C judges it.
+ */
+async function logfileForSite(site: Buffer, settings: FlushSettings): Promise<{ name: string } | { status: number }> {
   const eligible = await settings.domains.match(site);
   if (!eligible.matched) return { status: eligible.error ? FLUSH_STATUS.FAIL : FLUSH_STATUS.DENY };
   const name = siteToLogfileName(site, settings.transitionalIdna);
@@ -38,7 +41,7 @@ async function logfileForSite(site: string, settings: FlushSettings): Promise<{ 
   return { name };
 }
 
-async function addService(site: string, queueId: string, settings: FlushSettings): Promise<number> {
+async function addService(site: Buffer, queueId: string, settings: FlushSettings): Promise<number> {
   const target = await logfileForSite(site, settings);
   if ('status' in target) return target.status;
   if (!isValidQueueId(target.name)) return FLUSH_STATUS.BAD;
@@ -46,7 +49,7 @@ async function addService(site: string, queueId: string, settings: FlushSettings
   return FLUSH_STATUS.OK;
 }
 
-async function sendSiteService(site: string, settings: FlushSettings): Promise<number> {
+async function sendSiteService(site: Buffer, settings: FlushSettings): Promise<number> {
   const target = await logfileForSite(site, settings);
   if ('status' in target) return target.status;
   return sendLogfile(target.name, 'unthrottle-before', settings);
@@ -84,7 +87,7 @@ export async function serveFlushClient(client: ClientStream, settings: FlushSett
       const queueId = args.values.get('queue_id') as string;
       const status =
         args.count === 2 && isValidQueueId(queueId)
-          ? await addService(args.values.get('site') as string, queueId, settings)
+          ? await addService(args.bytes.get('site') as Buffer, queueId, settings)
           : FLUSH_STATUS.BAD;
       await reply(client, status);
       return;
@@ -92,7 +95,7 @@ export async function serveFlushClient(client: ClientStream, settings: FlushSett
     case 'send_site': {
       const args = await reader.scan(ATTR_FLAG.STRICT, [{ kind: 'str', name: 'site' }]);
       const status =
-        args.count === 1 ? await sendSiteService(args.values.get('site') as string, settings) : FLUSH_STATUS.BAD;
+        args.count === 1 ? await sendSiteService(args.bytes.get('site') as Buffer, settings) : FLUSH_STATUS.BAD;
       await reply(client, status);
       return;
     }

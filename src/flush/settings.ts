@@ -3,10 +3,15 @@
  * per process in pre-jail init (as root, before any chroot), so that serving a
  * request never reads configuration or opens tables lazily.
  *
- * Exports: FlushSettings, loadFlushSettings(config, readLogicalLines).
+ * Tables of fast_flush_domains that fastflush does not read itself go
+ * through Postfix's proxymap service (private/<proxymap_service_name>,
+ * relative to the working directory, so it also works in the chroot).
+ *
+ * Exports: FlushSettings, loadFlushSettings(config).
  */
 import type { MailConfig } from '../config/types.js';
 import { DomainList } from '../match/domain-list.js';
+import { ProxymapClient } from '../match/proxymap.js';
 import { queueHashing, type QueueHashing } from '../queue/queue-path.js';
 
 export interface FlushSettings {
@@ -25,7 +30,7 @@ export interface FlushSettings {
 
 const FLUSH_DOMAINS = 'fast_flush_domains';
 
-export function loadFlushSettings(config: MailConfig, readLogicalLines: (path: string) => string[]): FlushSettings {
+export function loadFlushSettings(config: MailConfig): FlushSettings {
   const parentStyle = config
     .getList('parent_domain_matches_subdomains')
     .some((name) => name.toLowerCase() === FLUSH_DOMAINS);
@@ -34,7 +39,12 @@ export function loadFlushSettings(config: MailConfig, readLogicalLines: (path: s
       listName: FLUSH_DOMAINS,
       parentStyle,
       utf8CaseFolding: config.getBool('smtputf8_enable'),
-      readLogicalLines,
+      openErrorIsFatal: config.getBool('daemon_table_open_error_is_fatal'),
+      proxymap: new ProxymapClient({
+        service: config.get('proxymap_service_name'),
+        ipcTimeout: config.getTime('ipc_timeout'),
+        ipcIdle: config.getTime('ipc_idle'),
+      }),
     }),
     hashing: queueHashing(config.getList('hash_queue_names'), config.getInt('hash_queue_depth')),
     refreshTime: config.getTime('fast_flush_refresh_time'),

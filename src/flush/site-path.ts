@@ -1,7 +1,8 @@
 /*
  * site-path.ts - a destination (site) to the name of its fast-flush logfile.
  *
- * As flush_site_to_path() in Postfix's EAI build: the site is converted to
+ * As flush_site_to_path() in Postfix's EAI build: the site (the bytes
+ * received, or text taken as UTF-8) is converted to
  * ASCII with IDNA (which folds case and refuses anything that is not a valid
  * hostname, address literals included), then every alphanumeric byte is
  * lowercased and every other byte becomes '_'. "Example.COM" and
@@ -13,7 +14,7 @@
  */
 import { domainToAsciiPostfix } from '../match/idna.js';
 
-export function siteToLogfileName(site: string, transitionalIdna: boolean): string | null {
+export function siteToLogfileName(site: string | Buffer, transitionalIdna: boolean): string | null {
   const ascii = domainToAsciiPostfix(site, { transitional: transitionalIdna });
   if (ascii === null) return null;
   return ascii.toLowerCase().replace(/[^a-z0-9]/g, '_');

@@ -5,36 +5,31 @@
  * The list is built once, before privileges are dropped, from the expanded
  * parameter value: items separated by commas and whitespace (braces group),
  * leading '!'s toggle negation, '/file' items are read as logical lines and
- * tokenized again, 'type:name' items are lookup tables, anything else is a
- * case-folded literal. Matching is first-match-wins; a table lookup error stops
- * the scan and reports `error` (flush answers FLUSH_STAT_FAIL for it).
+ * tokenized again (the file's items inherit the negation), 'type:name' items
+ * are lookup tables (tables.ts), anything else is a case-folded literal.
+ * Matching is first-match-wins; a table lookup error stops the scan and
+ * reports `error` (flush answers FLUSH_STAT_FAIL for it).
  *
- * Tables supported natively here: static:, inline:, texthash:, fail:. Any other
- * type becomes a surrogate whose every lookup is an error, as Postfix does for
- * a table it cannot open.
+ * Names are compared as bytes, as in C: the site may be given as the raw
+ * bytes received, or as text (taken as its UTF-8 bytes). With smtputf8_enable
+ * the site and the literal patterns are case-folded as Unicode, otherwise
+ * only ASCII letters are folded.
  *
- * Exports: DomainList, DomainListOptions, DomainMatch, LookupTable.
+ * Exports: DomainList, DomainListOptions, DomainMatch, tokenizeList, foldCase.
  */
+import { isUtf8 } from 'node:buffer';
 import { msg } from '../util/msg.js';
+import type { ProxymapClient } from './proxymap.js';
+import {
+  describeOpenError, loggableBytes, openFailure, readTableLines, TableError, toByteString, type LookupTable,
+} from './table.js';
+import { openTable } from './tables.js';
 
 export interface DomainMatch {
   matched: boolean;
   /** A table lookup failed: the answer is unknown (flush status -1). */
   error: boolean;
 }
-
-export interface LookupTable {
-  readonly name: string;
-  /** Parent-domain lookups (fixed-key tables) or whole-name only (pattern tables). */
-  readonly fixedKeys: boolean;
-  /**
-   * The value for key, undefined when not found; throws (or rejects with)
-   * TableError on failure. Async so that tables served over IPC (proxymap) fit.
-   */
-  lookup(key: string): string | undefined | Promise<string | undefined>;
-}
-
-export class TableError extends Error {}
 
 export interface DomainListOptions {
   /** Parameter name, used in warnings ("fast_flush_domains: ..."). */
@@ -43,14 +38,15 @@ export interface DomainListOptions {
   parentStyle: boolean;
   /** smtputf8_enable: fold non-ASCII case too. */
   utf8CaseFolding: boolean;
-  /** Reads a /file pattern file as Postfix's logical lines (config layer's reader). */
-  readLogicalLines(path: string): string[];
-  /** Opens table types not built in here (later: proxymap); undefined = unsupported. */
-  openExternalTable?(type: string, name: string): LookupTable | undefined;
+  /** Serves the table types fastflush does not read itself; without it they are unsupported. */
+  proxymap?: ProxymapClient;
+  /** daemon_table_open_error_is_fatal (default no): a table or /file that cannot be opened is fatal. */
+  openErrorIsFatal?: boolean;
 }
 
 interface Pattern {
   negated: boolean;
+  /** A case-folded byte string. */
   literal?: string;
   table?: LookupTable;
 }
@@ -75,8 +71,8 @@ export function tokenizeList(value: string, listName: string): string[] {
     }
     const token = value.slice(start, i);
     if (token.startsWith('#')) {
-      // Like C, quote what follows the separator that ended the token.
-      msg.warn(`${listName}: #comment after other text is not allowed: ${token} ${value.slice(i + 1, i + 21)}...`);
+      // Postfix 3.7's wording; like C, it quotes the rest after the separator that ended the token.
+      msg.warn(`${listName}: comment at end of line is not supported: ${token} ${value.slice(i + 1)}`);
       break;
     }
     tokens.push(token);
@@ -84,76 +80,25 @@ export function tokenizeList(value: string, listName: string): string[] {
   return tokens;
 }
 
-export function foldCase(text: string, utf8: boolean): string {
-  if (!utf8) return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
-  // ICU's full case folding differs from toLowerCase() mainly in these expansions.
-  return text.toLowerCase().replace(/ß/g, 'ss').replace(/ς/g, 'σ');
+/**
+ * Unicode full case folding as ICU's u_strFoldCase does it by default:
+ * upper-casing then lower-casing gives the same classes of equal strings,
+ * except for the dotless i, which folding leaves alone.
+ */
+function foldUnicode(text: string): string {
+  return text
+    .split('ı')
+    .map((part) => part.toUpperCase().toLowerCase())
+    .join('ı');
 }
 
-/** A table that could not be opened: every lookup fails (Postfix's surrogate). */
-function surrogateTable(name: string, reason: string): LookupTable {
-  return {
-    name,
-    fixedKeys: false,
-    lookup(): never {
-      msg.warn(`${name} is unavailable. ${reason}`);
-      throw new TableError(reason);
-    },
-  };
-}
-
-function staticTable(name: string, value: string): LookupTable {
-  const result = value.startsWith('{') && value.endsWith('}') ? value.slice(1, -1).trim() : value;
-  return { name, fixedKeys: true, lookup: () => result };
-}
-
-/** inline:{k=v, {k = v w}}: an empty or malformed table is an error, as in Postfix. */
-function inlineTable(name: string, body: string): LookupTable {
-  if (!body.startsWith('{') || !body.endsWith('}')) {
-    return surrogateTable(name, `${name}: missing '{' or '}'`);
+/** casefold() of a byte string: Unicode folding of valid UTF-8 when utf8 is on, else ASCII only. */
+export function foldCase(bytes: string, utf8: boolean): string {
+  if (utf8 && /[\x80-\xff]/.test(bytes)) {
+    const raw = Buffer.from(bytes, 'latin1');
+    if (isUtf8(raw)) return toByteString(foldUnicode(raw.toString('utf8')));
   }
-  const entries = new Map<string, string>();
-  for (const item of tokenizeList(body.slice(1, -1), name)) {
-    const inner = item.startsWith('{') && item.endsWith('}') ? item.slice(1, -1) : item;
-    const eq = inner.indexOf('=');
-    if (eq < 0) return surrogateTable(name, `${name}: "${inner}": missing '='`);
-    const key = inner.slice(0, eq).trim();
-    if (key.length === 0) return surrogateTable(name, `${name}: "${inner}": missing key`);
-    entries.set(key, inner.slice(eq + 1).trim());
-  }
-  if (entries.size === 0) return surrogateTable(name, `${name}: empty table`);
-  return { name, fixedKeys: true, lookup: (key) => entries.get(key) };
-}
-
-/** texthash:/path: "key value" logical lines; a duplicate key fails the table. */
-function texthashTable(name: string, path: string, readLogicalLines: (p: string) => string[]): LookupTable {
-  let lines: string[];
-  try {
-    lines = readLogicalLines(path);
-  } catch (error) {
-    const reason = `open database ${path}: ${describeError(error)}`;
-    msg.error(reason);
-    return surrogateTable(name, reason);
-  }
-  const entries = new Map<string, string>();
-  for (const line of lines) {
-    const match = /^(\S+)\s+(.*)$/.exec(line.trim());
-    if (!match) {
-      msg.warn(`${path}: expected format: key whitespace value -- ignoring this line`);
-      continue;
-    }
-    const [, key, value] = match as unknown as [string, string, string];
-    if (entries.has(key)) return surrogateTable(name, `${path}: duplicate entry: "${key}"`);
-    entries.set(key, value);
-  }
-  return { name, fixedKeys: true, lookup: (key) => entries.get(key) };
-}
-
-function describeError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'No such file or directory';
-  if (code === 'EACCES') return 'Permission denied';
-  return (error as Error).message;
+  return bytes.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
 export class DomainList {
@@ -175,77 +120,86 @@ export class DomainList {
       if (item.startsWith('/')) {
         this.addFile(item, negated);
       } else if (!item.startsWith('[') && item.includes(':')) {
-        this.patterns.push({ negated, table: this.openTable(item) });
+        this.patterns.push({
+          negated,
+          table: openTable(item, { proxymap: this.options.proxymap, openErrorIsFatal: this.options.openErrorIsFatal ?? false }),
+        });
       } else {
-        this.patterns.push({ negated, literal: foldCase(item, this.options.utf8CaseFolding) });
+        this.patterns.push({ negated, literal: foldCase(toByteString(item), this.options.utf8CaseFolding) });
       }
     }
   }
 
   private addFile(path: string, negated: boolean): void {
-    let lines: string[];
+    let lines: Array<{ text: string }>;
     try {
-      lines = this.options.readLogicalLines(path);
+      lines = readTableLines(path);
     } catch (error) {
-      const reason = `open file ${path}: ${describeError(error)}`;
-      msg.error(reason);
-      this.patterns.push({ negated, table: surrogateTable(`non-existent:${path}`, reason) });
+      // C reports a file it opened but cannot read (a directory) as fatal, which
+      // leaves clients hanging while master throttles; here it fails like a missing file.
+      const code = (error as NodeJS.ErrnoException).code;
+      const what = code === 'EISDIR' || code === 'EIO' ? 'match_list_parse: read file' : 'open file';
+      const reason = `${what} ${path}: ${describeOpenError(error)}`;
+      this.patterns.push({ negated, table: openFailure(`non-existent:${path}`, reason, this.options.openErrorIsFatal ?? false) });
       return;
     }
-    for (const line of lines) this.addItems(line, negated);
-  }
-
-  private openTable(spec: string): LookupTable {
-    const colon = spec.indexOf(':');
-    const type = spec.slice(0, colon);
-    const name = spec.slice(colon + 1);
-    switch (type) {
-      case 'static':
-        return staticTable(spec, name);
-      case 'inline':
-        return inlineTable(spec, name);
-      case 'texthash':
-        return texthashTable(spec, name, this.options.readLogicalLines);
-      case 'fail':
-        return surrogateTable(spec, `${spec}: table lookup failure`);
-      default: {
-        const external = this.options.openExternalTable?.(type, name);
-        if (external) return external;
-        const reason = `unsupported dictionary type: ${type}`;
-        msg.error(reason);
-        return surrogateTable(spec, reason);
-      }
-    }
+    // The file's bytes are its items: decode them the way the list value was decoded.
+    for (const { text } of lines) this.addItems(Buffer.from(text, 'latin1').toString('utf8'), negated);
   }
 
   private matchLiteral(name: string, pattern: string): boolean {
     if (name === pattern) return true;
     if (this.options.parentStyle) {
-      return name.length > pattern.length + 1 && name.endsWith(pattern) && name[name.length - pattern.length - 1] === '.';
+      // Any name that ends in "." + pattern, even ".example.com" for example.com, as in C.
+      return name.length > pattern.length && name.endsWith(pattern) && name[name.length - pattern.length - 1] === '.';
     }
     return pattern.startsWith('.') && name.length > pattern.length && name.endsWith(pattern);
   }
 
-  /** Keys a fixed-key table is asked for: the name, then its parent domains. */
-  private tableKeys(name: string, fixedKeys: boolean): string[] {
-    const keys = [name];
-    if (!fixedKeys) return keys;
-    for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
-      const suffix = this.options.parentStyle ? name.slice(dot + 1) : name.slice(dot);
-      if (suffix.length > 0) keys.push(suffix);
+  /**
+   * The parent-domain keys a fixed-key table is asked for after the name, as
+   * match_hostname() walks them: from each '.' after the first character,
+   * keeping the dot unless parent style drops it.
+   */
+  private parentKeys(name: string): string[] {
+    const keys: string[] = [];
+    let entry = 0;
+    for (;;) {
+      let next = name.indexOf('.', entry + 1);
+      if (next < 0) break;
+      if (this.options.parentStyle) next += 1;
+      if (next >= name.length) break;
+      keys.push(name.slice(next));
+      entry = next;
     }
     return keys;
   }
 
+  /**
+   * One table lookup. With smtputf8_enable Postfix's dict layer refuses keys
+   * that are not valid UTF-8: a warning, and "not found".
+   */
+  private async lookup(table: LookupTable, key: string): Promise<boolean> {
+    if (this.options.utf8CaseFolding && /[\x80-\xff]/.test(key) && !isUtf8(Buffer.from(key, 'latin1'))) {
+      msg.warn(`${table.name}: non-UTF-8 key "${loggableBytes(Buffer.from(key, 'latin1'))}": malformed UTF-8 or invalid codepoint`);
+      return false;
+    }
+    return await table.lookup(key);
+  }
+
   private async matchTable(name: string, table: LookupTable): Promise<boolean> {
-    for (const key of this.tableKeys(name, table.fixedKeys)) {
-      if ((await table.lookup(key)) !== undefined) return true;
+    if (await this.lookup(table, name)) return true;
+    if (!(await table.fixedKeys())) return false;
+    for (const key of this.parentKeys(name)) {
+      if (await this.lookup(table, key)) return true;
     }
     return false;
   }
 
-  async match(site: string): Promise<DomainMatch> {
-    const name = foldCase(site, this.options.utf8CaseFolding);
+  /** First-match-wins verdict for `site`: raw bytes as received, or text. */
+  async match(site: string | Buffer): Promise<DomainMatch> {
+    const bytes = typeof site === 'string' ? toByteString(site) : site.toString('latin1');
+    const name = foldCase(bytes, this.options.utf8CaseFolding);
     for (const pattern of this.patterns) {
       let hit: boolean;
       if (pattern.table) {

@@ -1,35 +1,28 @@
 /*
  * idna.ts - Postfix's midna_domain_to_ascii(): a site name to its ASCII form.
  *
- * Postfix hands the name to ICU's UTS #46 ToASCII (non-transitional unless
- * enable_idna2003_compatibility = yes) and then insists that the result passes
- * valid_hostname(). Node's url.domainToASCII() is the same UTS #46 mapping
- * (non-transitional) but with the WHATWG URL options, which skip the hyphen and
- * length checks ICU applies by default; we add those checks so that the same
- * inputs succeed and fail. Transitional processing (IDNA2003 compatibility)
- * only differs for four characters, which we map before the conversion.
+ * Postfix refuses a name that is neither ASCII nor valid UTF-8 ("malformed
+ * UTF-8"), hands the rest to ICU's UTS #46 ToASCII (non-transitional unless
+ * enable_idna2003_compatibility = yes; see uts46.ts for the ICU behaviour we
+ * reproduce) and then insists that the result passes valid_hostname()
+ * ("malformed ASCII label(s)"). The name is judged as bytes, so it may be
+ * given as the bytes received.
  *
  * As in Postfix, results (including failures, with their warning) are cached
- * per process, 256 entries, so a failing name is reported once.
+ * per process, 256 entries, least recently used out first, so a failing name
+ * is reported once.
  *
- * Exports: domainToAsciiPostfix(name, options) -> string | null.
+ * Exports: domainToAsciiPostfix(name, options) -> string | null, IdnaOptions.
  */
-import { domainToASCII } from 'node:url';
+import { isUtf8 } from 'node:buffer';
 import { msg } from '../util/msg.js';
 import { isValidHostname } from './hostname.js';
+import { loggableBytes } from './table.js';
+import { ICU_ERROR, toAsciiIcu } from './uts46.js';
 
-const MAX_LABEL_LENGTH = 63;
-const MAX_DOMAIN_LENGTH = 253;
 const CACHE_SIZE = 256;
-/** ICU's UIDNAInfo error bits, lowest first. */
-const ICU_ERROR_ORDER = [
-  'UIDNA_ERROR_EMPTY_LABEL',
-  'UIDNA_ERROR_LABEL_TOO_LONG',
-  'UIDNA_ERROR_DOMAIN_NAME_TOO_LONG',
-  'UIDNA_ERROR_LEADING_HYPHEN',
-  'UIDNA_ERROR_TRAILING_HYPHEN',
-  'UIDNA_ERROR_HYPHEN_3_4',
-];
+/** Postfix quotes at most this many bytes of the name ("%.100s"). */
+const SHOWN_BYTES = 100;
 
 export interface IdnaOptions {
   /** enable_idna2003_compatibility: transitional UTS #46 processing. */
@@ -38,55 +31,35 @@ export interface IdnaOptions {
 
 const cache = new Map<string, string | null>();
 
-/** UTS #46 deviation characters, mapped as transitional processing does. */
-function mapTransitional(name: string): string {
-  return name.replace(/ß/g, 'ss').replace(/ς/g, 'σ').replace(/[\u200c\u200d]/g, '');
+function errorNames(errors: number): string {
+  return ICU_ERROR.filter(([bit]) => (errors & bit) !== 0).map(([, name]) => name).join(',');
 }
 
-/**
- * ICU's UIDNA_ERROR_* names for what its default checks find in an ASCII
- * name, in ICU's bit order and comma-joined as Postfix prints them; null when
- * ICU would accept the name.
- */
-function icuErrors(ascii: string): string | null {
-  const found = new Set<string>();
-  const labels = ascii.split('.');
-  labels.forEach((label, i) => {
-    if (label.length === 0) {
-      // ICU accepts one trailing empty label (the root); valid_hostname() refuses it later.
-      if (!(i === labels.length - 1 && i > 0)) found.add('UIDNA_ERROR_EMPTY_LABEL');
-      return;
-    }
-    if (label.length > MAX_LABEL_LENGTH) found.add('UIDNA_ERROR_LABEL_TOO_LONG');
-    if (label.startsWith('-')) found.add('UIDNA_ERROR_LEADING_HYPHEN');
-    if (label.endsWith('-')) found.add('UIDNA_ERROR_TRAILING_HYPHEN');
-    if (label.length >= 4 && label.slice(2, 4) === '--' && !label.startsWith('xn--')) found.add('UIDNA_ERROR_HYPHEN_3_4');
-  });
-  if (ascii.length > MAX_DOMAIN_LENGTH + (ascii.endsWith('.') ? 1 : 0)) found.add('UIDNA_ERROR_DOMAIN_NAME_TOO_LONG');
-  const ordered = ICU_ERROR_ORDER.filter((name) => found.has(name));
-  return ordered.length > 0 ? ordered.join(',') : null;
-}
-
-function convert(name: string, options: IdnaOptions): string | null {
+function convert(bytes: Buffer, options: IdnaOptions): string | null {
   const problem = (reason: string): null => {
-    msg.warn(`midna_domain_to_ascii_create: Problem translating domain "${name.slice(0, 100)}" to ASCII form: ${reason}`);
+    msg.warn(`midna_domain_to_ascii_create: Problem translating domain "${loggableBytes(bytes.subarray(0, SHOWN_BYTES))}" to ASCII form: ${reason}`);
     return null;
   };
-  if (name.includes('\ufffd')) return problem('malformed UTF-8');
-  const input = options.transitional ? mapTransitional(name) : name;
-  const ascii = input.length === 0 ? '' : domainToASCII(input);
-  if (ascii.length === 0) return problem(input.length === 0 ? 'UIDNA_ERROR_EMPTY_LABEL' : 'UIDNA_ERROR_DISALLOWED');
-  const errors = icuErrors(ascii);
-  if (errors) return problem(errors);
-  if (!isValidHostname(ascii)) return problem('malformed ASCII label(s)');
-  return ascii;
+  const ascii = bytes.every((b) => b < 0x80);
+  if (!ascii && !isUtf8(bytes)) return problem('malformed UTF-8');
+  const result = toAsciiIcu(bytes.toString(ascii ? 'latin1' : 'utf8'), options.transitional);
+  if ('errors' in result) return problem(errorNames(result.errors));
+  if (!isValidHostname(result.ascii)) return problem('malformed ASCII label(s)');
+  return result.ascii;
 }
 
-/** The ASCII form of `name`, or null (after a warning) when Postfix would refuse it. */
-export function domainToAsciiPostfix(name: string, options: IdnaOptions): string | null {
-  const key = (options.transitional ? 'T' : 'N') + name;
-  if (cache.has(key)) return cache.get(key) as string | null;
-  const result = convert(name, options);
+/** The ASCII form of `name` (bytes, or text taken as UTF-8), or null (after a warning) when Postfix would refuse it. */
+export function domainToAsciiPostfix(name: string | Buffer, options: IdnaOptions): string | null {
+  const bytes = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
+  const key = (options.transitional ? 'T' : 'N') + bytes.toString('latin1');
+  if (cache.has(key)) {
+    // Least recently used goes first, as in Postfix's ctable.
+    const hit = cache.get(key) as string | null;
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const result = convert(bytes, options);
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   cache.set(key, result);
   return result;

@@ -21,7 +21,9 @@
  * STR() - bytes from the first NUL on are ignored (only attr64/plain can carry a
  * NUL at all); data values keep every byte. Bytes become JS strings as UTF-8 when
  * they are valid UTF-8 (site names may be UTF-8), otherwise as latin1, which keeps
- * every byte recoverable with Buffer.from(s, 'latin1'). Name matching compares
+ * every byte recoverable with Buffer.from(s, 'latin1'); ScanResult.bytes keeps
+ * each string's bytes too, for consumers that must judge bytes (a latin1 string
+ * cannot be told from some valid UTF-8). Name matching compares
  * bytes, not decoded strings. ATTR_FLAG_PRINTABLE masks as Postfix does with its
  * default util_utf8_enable = 0: every byte outside 0x20..0x7e becomes '?'.
  *
@@ -182,7 +184,7 @@ export class AttrReader {
     if ((flags & ~ATTR_FLAG.ALL) !== 0) {
       msg.panic(`${MYNAME[this.format]}: bad flags: 0x${(flags >>> 0).toString(16)}`);
     }
-    const result: ScanResult = { count: 0, values: new Map(), hash: new Map(), truncated: new Set() };
+    const result: ScanResult = { count: 0, values: new Map(), bytes: new Map(), hash: new Map(), truncated: new Set() };
     // End-of-input before anything else is a clean end, not an error.
     if ((await this.peekByte()) !== EOF) result.count = await this.scanList(flags, wanted, result);
     return result;
@@ -295,7 +297,9 @@ export class AttrReader {
         const v = await this.value(name, 'string', false);
         if (v === null || !this.single(name, v)) return 'error';
         const text = cText(v);
-        result.values.set(item.name, decodeText(flags & ATTR_FLAG.PRINTABLE ? printable(text.bytes) : text.bytes));
+        const bytes = flags & ATTR_FLAG.PRINTABLE ? printable(text.bytes) : text.bytes;
+        result.values.set(item.name, decodeText(bytes));
+        result.bytes.set(item.name, bytes);
         if (!text.whole) result.truncated.add(item.name);
         return 'counted';
       }

@@ -65,6 +65,12 @@ export interface ScanResult {
   count: number;
   /** Converted values by wanted name; a name wanted twice keeps the later value. */
   values: Map<string, ScanValue>;
+  /**
+   * The bytes of each 'str' value, before text decoding: a value that is not
+   * valid UTF-8 decodes to latin1 text, which cannot be told apart from some
+   * valid UTF-8, so byte-exact consumers (site names) read them here.
+   */
+  bytes: Map<string, Buffer>;
   /** Entries of all hash items of this scan. */
   hash: Map<string, string>;
   /** Names (or hash keys) whose value was longer than maxStringLength and was cut. */

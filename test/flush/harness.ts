@@ -3,7 +3,7 @@
  * client, a scratch queue directory (the process's cwd, as under master) and a
  * stand-in qmgr listening on public/qmgr that records trigger bytes.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
@@ -53,7 +53,6 @@ export function makeSettings(domains: string, overrides: Partial<FlushSettings> 
       listName: 'fast_flush_domains',
       parentStyle: true,
       utf8CaseFolding: true,
-      readLogicalLines: () => [],
     }),
     hashing: queueHashing(['deferred', 'defer'], 1),
     refreshTime: 12 * 3600,
@@ -100,7 +99,13 @@ export async function enterScratchQueue(): Promise<FakeQmgr> {
   return {
     triggers,
     settle,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        }),
+      ),
   };
 }
 

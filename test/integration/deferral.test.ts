@@ -6,10 +6,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { requirePostfix, startInstance } from '../helpers/postfix-instance.js';
 import { deferMail } from '../helpers/postfix-scenario.js';
-import { PROGRAMS, serialFor } from '../helpers/postfix-variants.js';
+import test from 'ava';
+import { PROGRAMS } from '../helpers/postfix-variants.js';
 
 for (const program of PROGRAMS) {
-  serialFor(program)(`${program}: deferred mail is logged in spool/flush/example_test`, async (t) => {
+  test.serial(`${program}: deferred mail is logged in spool/flush/example_test`, async (t) => {
     if (!requirePostfix(t)) return;
     const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer' });
 

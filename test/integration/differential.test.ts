@@ -7,11 +7,10 @@
  */
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { FlushProgram, PostfixInstance } from '../helpers/postfix-instance.js';
 import { PostfixInstance as Instance, requirePostfix } from '../helpers/postfix-instance.js';
 import { repoRoot } from '../helpers/paths.js';
-import { serialFor } from '../helpers/postfix-variants.js';
 
 const FIXTURE = join(repoRoot, 'test', 'integration', 'fixtures', 'c-flush-replies.json');
 const ANNOUNCEMENT = Buffer.from('protocol\0queue_flush_protocol\0\0', 'latin1');
@@ -223,7 +222,7 @@ function loadFixture(): Observed[] {
   return JSON.parse(readFileSync(FIXTURE, 'utf8')) as Observed[];
 }
 
-serialFor('c')('c: replies, closes, logfiles and log lines match the recording', async (t: ExecutionContext) => {
+test.serial('c: replies, closes, logfiles and log lines match the recording', async (t: ExecutionContext) => {
   if (!requirePostfix(t)) return;
   const live = await observed('c');
   if (process.env.RECORD_C_REPLIES === '1') {
@@ -236,14 +235,14 @@ serialFor('c')('c: replies, closes, logfiles and log lines match the recording',
   t.deepEqual(live.map(logOnly), loadFixture().map(logOnly));
 });
 
-serialFor('c', 'fastflush')('fastflush: replies, closes and logfiles equal the C daemon\'s', async (t) => {
+test.serial('fastflush: replies, closes and logfiles equal the C daemon\'s', async (t) => {
   if (!requirePostfix(t)) return;
   const c = await observed('c');
   const ours = await observed('fastflush');
   t.deepEqual(ours.map(wire), c.map(wire));
 });
 
-serialFor('c', 'fastflush')('fastflush: flush log lines equal the C daemon\'s', async (t) => {
+test.serial('fastflush: flush log lines equal the C daemon\'s', async (t) => {
   if (!requirePostfix(t)) return;
   const c = await observed('c');
   const ours = await observed('fastflush');

@@ -6,11 +6,11 @@
  * flush delivers the mail for good.
  */
 import { statSync } from 'node:fs';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { PostfixInstance } from '../helpers/postfix-instance.js';
 import { requirePostfix, startInstance, waitFor } from '../helpers/postfix-instance.js';
 import { deferMail, waitActivations, waitRelogged } from '../helpers/postfix-scenario.js';
-import { PROGRAMS, serialFor } from '../helpers/postfix-variants.js';
+import { PROGRAMS } from '../helpers/postfix-variants.js';
 
 const SITE = 'example.test';
 const RCPT = `rcpt@${SITE}`;
@@ -32,7 +32,7 @@ const siteFlushes: Record<string, (t: ExecutionContext, pf: PostfixInstance) => 
 
 for (const program of PROGRAMS) {
   for (const [name, flushSite] of Object.entries(siteFlushes)) {
-    serialFor(program)(`${program}: ${name} re-queues the site's deferred mail`, async (t) => {
+    test.serial(`${program}: ${name} re-queues the site's deferred mail`, async (t) => {
       if (!requirePostfix(t)) return;
       const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer' });
       const ids = await deferMail(pf, 2, RCPT);
@@ -48,7 +48,7 @@ for (const program of PROGRAMS) {
     });
   }
 
-  serialFor(program)(`${program}: ETRN with the sink accepting delivers the mail, empties the logfile`, async (t) => {
+  test.serial(`${program}: ETRN with the sink accepting delivers the mail, empties the logfile`, async (t) => {
     if (!requirePostfix(t)) return;
     const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer' });
     const ids = await deferMail(pf, 3, RCPT);
@@ -62,7 +62,7 @@ for (const program of PROGRAMS) {
     t.deepEqual(pf.flushLogLines(), []);
   });
 
-  serialFor(program)(`${program}: postqueue -i re-queues one message and leaves the logfile`, async (t) => {
+  test.serial(`${program}: postqueue -i re-queues one message and leaves the logfile`, async (t) => {
     if (!requirePostfix(t)) return;
     /* flush's qmgr trigger goes nowhere, so the moved file waits in incoming/ until we kick qmgr. */
     const pf = await startInstance(t, {

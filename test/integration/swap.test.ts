@@ -6,13 +6,13 @@
 import type { FlushProgram } from '../helpers/postfix-instance.js';
 import { requirePostfix, startInstance } from '../helpers/postfix-instance.js';
 import { deferMail, waitActivations, waitRelogged } from '../helpers/postfix-scenario.js';
-import { serialFor } from '../helpers/postfix-variants.js';
+import test from 'ava';
 
 const SITE = 'example.test';
 const PAIRS: Array<[FlushProgram, FlushProgram]> = [['c', 'c'], ['c', 'fastflush'], ['fastflush', 'c']];
 
 for (const [first, second] of PAIRS) {
-  serialFor(first, second)(`${first} writes, ${second} flushes, and back`, async (t) => {
+  test.serial(`${first} writes, ${second} flushes, and back`, async (t) => {
     if (!requirePostfix(t)) return;
     const pf = await startInstance(t, { flushProgram: first, sinkMode: 'defer' });
     const ids = await deferMail(pf, 2, `rcpt@${SITE}`);

@@ -6,12 +6,13 @@
 import { existsSync, statSync, utimesSync } from 'node:fs';
 import { requirePostfix, sleep, startInstance, waitFor } from '../helpers/postfix-instance.js';
 import { deferMail, waitActivations, waitRelogged } from '../helpers/postfix-scenario.js';
-import { PROGRAMS, serialFor } from '../helpers/postfix-variants.js';
+import test from 'ava';
+import { PROGRAMS } from '../helpers/postfix-variants.js';
 
 const DAY = 86_400_000;
 
 for (const program of PROGRAMS) {
-  serialFor(program)(`${program}: master's wakeup refreshes old logfiles and purges stale empty ones`, async (t) => {
+  test.serial(`${program}: master's wakeup refreshes old logfiles and purges stale empty ones`, async (t) => {
     if (!requirePostfix(t)) return;
     const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer', flushWakeup: '2?' });
     const ids = await deferMail(pf, 2, 'rcpt@example.test');

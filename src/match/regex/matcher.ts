@@ -1,0 +1,79 @@
+/*
+ * matcher.ts - runs a translated regular expression on a byte-string key, in
+ * bounded time.
+ *
+ * Every pattern is first compiled for V8's experimental linear-time engine
+ * (the 'l' flag), which cannot backtrack catastrophically: nested quantifiers
+ * such as ^(a+)+$ then cost time linear in the key. The few constructs that
+ * engine refuses (look-arounds, atomic groups, very large counted repeats) are
+ * compiled for the ordinary engine and run in the budget worker, which gives
+ * up after REGEX_TIME_BUDGET_MS.
+ *
+ * Exports: CompiledRegex, compileRegex, BudgetExceededError (re-exported).
+ */
+import v8 from 'node:v8';
+import type { EmittedRegex } from './ast.js';
+import { BudgetRunner } from './budget-worker.js';
+
+export { BudgetExceededError } from './budget-worker.js';
+
+/** How long one backtracking match may run before it counts as failed. */
+const REGEX_TIME_BUDGET_MS = 1000;
+
+// The 'l' flag exists only behind this V8 option; it changes nothing else.
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+
+let runner: BudgetRunner | undefined;
+
+function budgetRunner(): BudgetRunner {
+  runner ??= new BudgetRunner(REGEX_TIME_BUDGET_MS);
+  return runner;
+}
+
+interface Variant {
+  source: string;
+  /** Compiled for the linear engine; undefined when that engine refuses the pattern. */
+  linear?: RegExp;
+}
+
+function prepare(source: string): Variant {
+  try {
+    return { source, linear: new RegExp(source, 'l') };
+  } catch {
+    // Validate now, so that a translation bug surfaces at table open, not in the worker.
+    new RegExp(source);
+    return { source };
+  }
+}
+
+export class CompiledRegex {
+  private readonly anyKey: Variant;
+  private readonly singleLine: Variant;
+
+  constructor(emitted: EmittedRegex) {
+    this.anyKey = prepare(emitted.anyKey);
+    this.singleLine = emitted.singleLine === emitted.anyKey ? this.anyKey : prepare(emitted.singleLine);
+  }
+
+  /** True when both variants run on the linear engine. */
+  get linear(): boolean {
+    return this.anyKey.linear !== undefined && this.singleLine.linear !== undefined;
+  }
+
+  /**
+   * Whether the pattern matches somewhere in `key` (one character per byte).
+   * Synchronous on the linear engine; rejects with BudgetExceededError when a
+   * backtracking match runs out of time.
+   */
+  test(key: string): boolean | Promise<boolean> {
+    const variant = key.includes('\n') ? this.anyKey : this.singleLine;
+    if (variant.linear) {
+      return variant.linear.test(key);
+    }
+    return budgetRunner().test(variant.source, key);
+  }
+}
+
+export function compileRegex(emitted: EmittedRegex): CompiledRegex {
+  return new CompiledRegex(emitted);
+}

@@ -1,0 +1,697 @@
+/*
+ * pcre.ts - PCRE2 patterns (pcre: tables) as Postfix compiles them with PCRE2
+ * 10.42 in 8-bit, non-UTF mode, parsed into the shared byte-level tree.
+ *
+ * Supported, with PCRE2's meaning: literals and every escape of a byte
+ * (\a \e \f \n \r \t \0oo \o{..} \xhh \x{..} \cX, \Q..\E, escaped
+ * punctuation), . \C \N, the ASCII classes \d \D \s \S \w \W \h \H \v \V and
+ * \R, [...] with ranges, negation, escapes and [:name:] / [:^name:] classes,
+ * ^ $ \A \Z \z \G \b \B (with the i m s x U flags and PCRE's "$ also before a
+ * final newline"), groups (capturing, (?:), named, (?|) branch reset), option
+ * settings (?imnsxUJ-...) and (?^), comments (?#...), alternation, greedy,
+ * lazy and possessive quantifiers, atomic groups (?>...), look-ahead, and
+ * look-behind with PCRE's fixed-length rule, \K (it only moves the reported
+ * match start, which a table lookup never uses).
+ *
+ * Refused as unsupported (RegexUnsupportedError): back-references and the
+ * octal escapes that look like them (\1..\9, \g, \k, (?P=)), subroutine calls
+ * and recursion ((?R), (?1), (?&name), (?P>name), \g<..>), conditionals
+ * (?(...)), callouts (?C), backtracking verbs and leading options (*...),
+ * Unicode properties \p \P \X, the xx option, duplicate group names,
+ * quantified assertions. Patterns PCRE2 itself refuses raise RegexSyntaxError
+ * with PCRE2's message and offset where it is known.
+ *
+ * Exports: PcreOptions, parsePcre.
+ */
+import { ByteSet, lookbehindLengths, type AssertKind, type RegexNode } from './ast.js';
+import { RegexSyntaxError, RegexUnsupportedError } from './errors.js';
+
+export interface PcreOptions {
+  caseless: boolean;
+  multiline: boolean;
+  dotall: boolean;
+  extended: boolean;
+  anchored: boolean;
+  dollarEndOnly: boolean;
+  ungreedy: boolean;
+}
+
+interface Flags {
+  i: boolean;
+  m: boolean;
+  s: boolean;
+  x: boolean;
+  U: boolean;
+}
+
+const MAX_QUANTIFIER = 65535;
+const LF = 0x0a;
+
+const range = (from: number, to: number): ByteSet => ByteSet.range(from, to);
+const DIGIT = (): ByteSet => range(0x30, 0x39);
+const WORD = (): ByteSet => range(0x30, 0x39).addRange(0x41, 0x5a).addRange(0x61, 0x7a).add(0x5f);
+const SPACE = (): ByteSet => ByteSet.of(0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20);
+const HSPACE = (): ByteSet => ByteSet.of(0x09, 0x20, 0xa0);
+const VSPACE = (): ByteSet => ByteSet.of(0x0a, 0x0b, 0x0c, 0x0d, 0x85);
+
+const POSIX_CLASSES: Record<string, () => ByteSet> = {
+  alpha: () => range(0x41, 0x5a).addRange(0x61, 0x7a),
+  upper: () => range(0x41, 0x5a),
+  lower: () => range(0x61, 0x7a),
+  digit: DIGIT,
+  xdigit: () => range(0x30, 0x39).addRange(0x41, 0x46).addRange(0x61, 0x66),
+  space: SPACE,
+  print: () => range(0x20, 0x7e),
+  punct: () => range(0x21, 0x2f).addRange(0x3a, 0x40).addRange(0x5b, 0x60).addRange(0x7b, 0x7e),
+  graph: () => range(0x21, 0x7e),
+  cntrl: () => range(0x00, 0x1f).add(0x7f),
+  blank: () => ByteSet.of(0x09, 0x20),
+  alnum: () => range(0x30, 0x39).addRange(0x41, 0x5a).addRange(0x61, 0x7a),
+  word: WORD,
+  ascii: () => range(0x00, 0x7f),
+};
+
+/** Characters ignored in extended mode outside classes (PCRE2's Pattern_White_Space below 0x100). */
+function isExtendedSpace(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0x85;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isWordChar(c: number): boolean {
+  return WORD().has(c);
+}
+
+type Atom = RegexNode & { repeatable: boolean };
+
+class PcreParser {
+  private pos = 0;
+  private inQuote = false;
+  private lookaroundDepth = 0;
+  /** Capturing groups so far: a replacement's $n must not exceed the total. */
+  captures = 0;
+  /** \K seen inside the look-around being parsed. */
+  private keepOutInLookaround = false;
+  private readonly names = new Set<string>();
+
+  constructor(
+    private readonly re: string,
+    private readonly opts: PcreOptions,
+  ) {}
+
+  parse(): RegexNode {
+    const flags: Flags = { i: this.opts.caseless, m: this.opts.multiline, s: this.opts.dotall, x: this.opts.extended, U: this.opts.ungreedy };
+    const body = this.parseAlternation(flags, 0);
+    if (this.pos < this.re.length) this.syntax(this.pos, 'unmatched closing parenthesis');
+    if (!this.opts.anchored) return body;
+    return { type: 'seq', items: [{ type: 'assert', kind: 'start' }, body] };
+  }
+
+  private syntax(offset: number, message: string): never {
+    throw new RegexSyntaxError(`error in regex at offset ${offset}: ${message}`);
+  }
+
+  private unsupported(what: string): never {
+    throw new RegexUnsupportedError(`${what} is not supported`);
+  }
+
+  private at(offset = this.pos): number {
+    return offset < this.re.length ? this.re.charCodeAt(offset) : -1;
+  }
+
+  /** Skips extended-mode white space and comments, and \E outside a quote. */
+  private skipIgnored(flags: Flags): void {
+    for (;;) {
+      if (this.inQuote) return;
+      const c = this.at();
+      if (flags.x && isExtendedSpace(c)) {
+        this.pos++;
+      } else if (flags.x && c === 0x23 /* # */) {
+        while (this.pos < this.re.length && this.at() !== LF) this.pos++;
+      } else if (c === 0x5c && this.at(this.pos + 1) === 0x45 /* \E */) {
+        this.pos += 2;
+      } else if (c === 0x5c && this.at(this.pos + 1) === 0x51 /* \Q */) {
+        this.pos += 2;
+        this.inQuote = true;
+        if (this.re.startsWith('\\E', this.pos)) {
+          this.inQuote = false;
+          this.pos += 2;
+          continue;
+        }
+        return;
+      } else if (c === 0x28 && this.re.startsWith('(?#', this.pos)) {
+        const close = this.re.indexOf(')', this.pos);
+        if (close < 0) this.syntax(this.re.length, 'missing ) after (?# comment');
+        this.pos = close + 1;
+      } else {
+        return;
+      }
+    }
+  }
+
+  private parseAlternation(flags: Flags, depth: number): RegexNode {
+    const branches: RegexNode[] = [];
+    for (;;) {
+      branches.push(this.parseBranch(flags, depth));
+      if (this.at() !== 0x7c /* | */ || this.inQuote) break;
+      this.pos++;
+    }
+    return branches.length === 1 ? (branches[0] as RegexNode) : { type: 'alt', items: branches };
+  }
+
+  private parseBranch(flags: Flags, depth: number): RegexNode {
+    const items: RegexNode[] = [];
+    for (;;) {
+      this.skipIgnored(flags);
+      if (this.pos >= this.re.length) {
+        if (this.inQuote) this.inQuote = false;
+        break;
+      }
+      const c = this.at();
+      if (!this.inQuote && (c === 0x7c || c === 0x29)) {
+        if (c === 0x29 && depth === 0) this.syntax(this.pos, 'unmatched closing parenthesis');
+        break;
+      }
+      const atom = this.parseAtom(flags, depth);
+      if (atom === null) continue;
+      items.push(this.parseQuantifiers(atom, flags));
+    }
+    return items.length === 1 ? (items[0] as RegexNode) : { type: 'seq', items };
+  }
+
+  private setNode(set: ByteSet, flags: Flags): Atom {
+    return { type: 'set', set: flags.i ? set.foldAsciiCase() : set, repeatable: true };
+  }
+
+  private assertNode(kind: AssertKind): Atom {
+    return { type: 'assert', kind, repeatable: false };
+  }
+
+  /** One atom, or null when the text only changed options. */
+  private parseAtom(flags: Flags, depth: number): Atom | null {
+    const c = this.at();
+    if (this.inQuote) {
+      if (c === 0x5c && this.at(this.pos + 1) === 0x45) {
+        this.inQuote = false;
+        this.pos += 2;
+        return null;
+      }
+      this.pos++;
+      return this.setNode(ByteSet.of(c), flags);
+    }
+    switch (c) {
+      case 0x28 /* ( */:
+        return this.parseGroup(flags, depth);
+      case 0x5b /* [ */:
+        return this.setNode(this.parseClass(flags), flags);
+      case 0x2e /* . */:
+        this.pos++;
+        return this.setNode(flags.s ? ByteSet.all() : ByteSet.all().without(LF), flags);
+      case 0x5e /* ^ */:
+        this.pos++;
+        return this.assertNode(flags.m ? 'lineStartPcre' : 'start');
+      case 0x24 /* $ */:
+        this.pos++;
+        return this.assertNode(flags.m ? 'lineEnd' : this.opts.dollarEndOnly ? 'end' : 'endOrFinalNewline');
+      case 0x2a /* * */:
+      case 0x2b /* + */:
+      case 0x3f /* ? */:
+        this.syntax(this.pos, 'quantifier does not follow a repeatable item');
+        break;
+      case 0x7b /* { */: {
+        const q = this.quantifierAt(this.pos);
+        if (q) this.syntax(q.end - 1, 'quantifier does not follow a repeatable item');
+        this.pos++;
+        return this.setNode(ByteSet.of(c), flags);
+      }
+      case 0x5c /* \ */:
+        return this.parseEscape(flags);
+      default:
+        this.pos++;
+        return this.setNode(ByteSet.of(c), flags);
+    }
+    return null;
+  }
+
+  /** {n}, {n,} or {n,m} at `offset` (PCRE2 10.42 syntax: digits only, no spaces). */
+  private quantifierAt(offset: number): { min: number; max: number; end: number } | null {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(this.re.slice(offset, offset + 32));
+    if (!m) return null;
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+    return { min, max, end: offset + m[0].length };
+  }
+
+  private parseQuantifiers(atom: Atom, flags: Flags): RegexNode {
+    this.skipIgnored(flags);
+    if (this.inQuote) return atom;
+    const c = this.at();
+    let min: number;
+    let max: number;
+    let end: number;
+    if (c === 0x2a || c === 0x2b || c === 0x3f) {
+      min = c === 0x2b ? 1 : 0;
+      max = c === 0x3f ? 1 : Infinity;
+      end = this.pos + 1;
+    } else {
+      const q = c === 0x7b ? this.quantifierAt(this.pos) : null;
+      if (!q) return atom;
+      if (q.min > MAX_QUANTIFIER || (q.max !== Infinity && q.max > MAX_QUANTIFIER)) {
+        this.syntax(q.end - 1, 'number too big in {} quantifier');
+      }
+      if (q.max < q.min) this.syntax(q.end - 1, 'numbers out of order in {} quantifier');
+      ({ min, max, end } = q);
+    }
+    if (!atom.repeatable) {
+      if (atom.type === 'look') this.unsupported('a quantifier on an assertion');
+      this.syntax(c === 0x7b ? end - 1 : this.pos, 'quantifier does not follow a repeatable item');
+    }
+    this.pos = end;
+    let greedy = !flags.U;
+    let possessive = false;
+    if (this.at() === 0x3f) {
+      greedy = !greedy;
+      this.pos++;
+    } else if (this.at() === 0x2b) {
+      possessive = true;
+      this.pos++;
+    }
+    const { repeatable: _ignored, ...body } = atom;
+    const repeat: RegexNode = { type: 'repeat', body, min, max, greedy: possessive ? true : greedy };
+    const result: Atom = possessive ? { type: 'atomic', body: repeat, repeatable: false } : { ...repeat, repeatable: false };
+    this.skipIgnored(flags);
+    const next = this.at();
+    if (!this.inQuote) {
+      const brace = next === 0x7b ? this.quantifierAt(this.pos) : null;
+      if (brace) this.syntax(brace.end - 1, 'quantifier does not follow a repeatable item');
+      if (next === 0x2a || next === 0x2b || next === 0x3f) this.syntax(this.pos, 'quantifier does not follow a repeatable item');
+    }
+    return result;
+  }
+
+  private parseGroup(flags: Flags, depth: number): Atom | null {
+    const open = this.pos;
+    this.pos++;
+    if (this.at() === 0x2a /* (* */) this.unsupported('a backtracking control verb or option setting (*...)');
+    if (this.at() !== 0x3f /* ? */) {
+      this.captures++;
+      return this.groupBody(flags, depth, (body) => body);
+    }
+    this.pos++;
+    const c = this.at();
+    switch (c) {
+      case 0x3a /* : */:
+        this.pos++;
+        return this.groupBody(flags, depth, (body) => body);
+      case 0x7c /* | */:
+        this.pos++;
+        return this.groupBody(flags, depth, (body) => body, true);
+      case 0x3e /* > */:
+        this.pos++;
+        return this.groupBody(flags, depth, (body) => ({ type: 'atomic', body }));
+      case 0x3d /* = */:
+      case 0x21 /* ! */:
+        this.pos++;
+        return this.lookaround(flags, depth, open, false, c === 0x21);
+      case 0x3c /* < */: {
+        const next = this.at(this.pos + 1);
+        if (next === 0x3d || next === 0x21) {
+          this.pos += 2;
+          return this.lookaround(flags, depth, open, true, next === 0x21);
+        }
+        this.pos++;
+        this.groupName(0x3e);
+        return this.groupBody(flags, depth, (body) => body);
+      }
+      case 0x27 /* ' */:
+        this.pos++;
+        this.groupName(0x27);
+        return this.groupBody(flags, depth, (body) => body);
+      case 0x50 /* P */:
+        if (this.at(this.pos + 1) === 0x3c) {
+          this.pos += 2;
+          this.groupName(0x3e);
+          return this.groupBody(flags, depth, (body) => body);
+        }
+        this.unsupported('(?P=name) and (?P>name)');
+        break;
+      case 0x28 /* ( */:
+        this.unsupported('a conditional group (?(...)');
+        break;
+      case 0x43 /* C */:
+        this.unsupported('a callout (?C...)');
+        break;
+      case 0x52 /* R */:
+      case 0x26 /* & */:
+      case 0x2b /* + */:
+        this.unsupported('recursion and subroutine calls');
+        break;
+      default:
+        if (c === 0x2d && isDigit(this.at(this.pos + 1))) this.unsupported('recursion and subroutine calls');
+        if (isDigit(c)) this.unsupported('recursion and subroutine calls');
+        return this.optionSetting(flags, depth);
+    }
+    return null;
+  }
+
+  /** A group name up to `terminator`; names only matter for back-references, which are refused. */
+  private groupName(terminator: number): void {
+    const start = this.pos;
+    while (isWordChar(this.at())) this.pos++;
+    const name = this.re.slice(start, this.pos);
+    if (isDigit(this.re.charCodeAt(start))) this.syntax(start, 'subpattern name must start with a non-digit');
+    if (name.length === 0) this.syntax(start, 'subpattern name expected');
+    if (name.length > 32) this.syntax(start + 32, 'subpattern name is too long (maximum 32 code units)');
+    if (this.at() !== terminator) this.syntax(this.pos, 'syntax error in subpattern name (missing terminator?)');
+    if (this.names.has(name)) this.unsupported('two groups with the same name');
+    this.names.add(name);
+    this.captures++;
+    this.pos++;
+  }
+
+  /** (?imnsxUJ-imnsxUJ) or (?^...) then ')' or ':'. */
+  private optionSetting(flags: Flags, depth: number): Atom | null {
+    const next: Flags = { ...flags };
+    let on = true;
+    if (this.at() === 0x5e /* ^ */) {
+      next.i = next.m = next.s = next.x = next.U = false;
+      this.pos++;
+    }
+    for (;;) {
+      const c = this.at();
+      if (c === 0x29 /* ) */) {
+        this.pos++;
+        Object.assign(flags, next);
+        return null;
+      }
+      if (c === 0x3a /* : */) {
+        this.pos++;
+        return this.groupBody(next, depth, (body) => body);
+      }
+      const letter = String.fromCharCode(c);
+      if (letter === '-' && on) {
+        on = false;
+      } else if (letter === 'x' && this.at(this.pos + 1) === 0x78) {
+        this.unsupported('the xx option');
+      } else if (letter === 'i' || letter === 'm' || letter === 's' || letter === 'x' || letter === 'U') {
+        next[letter] = on;
+      } else if (letter !== 'n' && letter !== 'J') {
+        if (c < 0) this.syntax(this.pos, 'missing closing parenthesis');
+        this.syntax(this.pos, 'unrecognized character after (? or (?-');
+      }
+      this.pos++;
+    }
+  }
+
+  /** The alternatives up to the closing ')'; in a (?| group each one numbers its groups from the same start. */
+  private parseBranches(flags: Flags, depth: number, branchReset = false): RegexNode[] {
+    const inner: Flags = { ...flags };
+    const first = this.captures;
+    let most = first;
+    const branches = [this.parseBranch(inner, depth + 1)];
+    while (this.at() === 0x7c && !this.inQuote) {
+      this.pos++;
+      if (branchReset) {
+        most = Math.max(most, this.captures);
+        this.captures = first;
+      }
+      branches.push(this.parseBranch(inner, depth + 1));
+    }
+    if (branchReset) this.captures = Math.max(most, this.captures);
+    if (this.at() !== 0x29) this.syntax(this.re.length, 'missing closing parenthesis');
+    this.pos++;
+    return branches;
+  }
+
+  private groupBody(flags: Flags, depth: number, wrap: (body: RegexNode) => RegexNode, branchReset = false): Atom {
+    const branches = this.parseBranches(flags, depth, branchReset);
+    const body: RegexNode = branches.length === 1 ? (branches[0] as RegexNode) : { type: 'alt', items: branches };
+    return { ...wrap(body), repeatable: true };
+  }
+
+  private lookaround(flags: Flags, depth: number, open: number, behind: boolean, negated: boolean): Atom {
+    this.lookaroundDepth++;
+    const branches = this.parseBranches(flags, depth);
+    this.lookaroundDepth--;
+    if (this.keepOutInLookaround) {
+      this.keepOutInLookaround = false;
+      this.syntax(this.pos, '\\K is not allowed in lookarounds (but see PCRE2_EXTRA_ALLOW_LOOKAROUND_BSK)');
+    }
+    // Only the top-level alternatives of a look-behind may differ in length.
+    const body: RegexNode = branches.length === 1 ? (branches[0] as RegexNode) : { type: 'alt', items: branches };
+    if (behind && lookbehindLengths(branches.length === 1 ? { type: 'seq', items: branches } : body) === null) {
+      this.syntax(open, 'lookbehind assertion is not fixed length');
+    }
+    return { type: 'look', body, behind, negated, repeatable: false };
+  }
+
+  /** An escape outside a class. */
+  private parseEscape(flags: Flags): Atom | null {
+    const start = this.pos;
+    if (this.pos + 1 >= this.re.length) this.syntax(this.re.length, '\\ at end of pattern');
+    const c = this.at(this.pos + 1);
+    const letter = String.fromCharCode(c);
+    this.pos += 2;
+    switch (letter) {
+      case 'd': return this.setNode(DIGIT(), flags);
+      case 'D': return this.setNode(DIGIT().complement(), flags);
+      case 's': return this.setNode(SPACE(), flags);
+      case 'S': return this.setNode(SPACE().complement(), flags);
+      case 'w': return this.setNode(WORD(), flags);
+      case 'W': return this.setNode(WORD().complement(), flags);
+      case 'h': return this.setNode(HSPACE(), flags);
+      case 'H': return this.setNode(HSPACE().complement(), flags);
+      case 'v': return this.setNode(VSPACE(), flags);
+      case 'V': return this.setNode(VSPACE().complement(), flags);
+      case 'C': return this.setNode(ByteSet.all(), flags);
+      case 'N':
+        if (this.at() === 0x7b && !this.quantifierAt(this.pos)) this.unsupported('\\N{...}');
+        return this.setNode(ByteSet.all().without(LF), flags);
+      case 'R': {
+        // \R is atomic: CR LF is never split into CR then LF.
+        const body: RegexNode = {
+          type: 'alt',
+          items: [
+            { type: 'seq', items: [{ type: 'set', set: ByteSet.of(0x0d) }, { type: 'set', set: ByteSet.of(LF) }] },
+            { type: 'set', set: VSPACE() },
+          ],
+        };
+        return { type: 'atomic', body, repeatable: true };
+      }
+      case 'b': return this.assertNode('wordBoundary');
+      case 'B': return this.assertNode('notWordBoundary');
+      case 'A': return this.assertNode('start');
+      case 'G': return this.assertNode('start');
+      case 'Z': return this.assertNode('endOrFinalNewline');
+      case 'z': return this.assertNode('end');
+      case 'K':
+        // PCRE2 reports this when the look-around closes.
+        if (this.lookaroundDepth > 0) this.keepOutInLookaround = true;
+        return null;
+      case 'p': case 'P': case 'X':
+        this.unsupported(`Unicode property escape \\${letter}`);
+        break;
+      case 'g': case 'k':
+        this.unsupported('back-references and subroutine calls');
+        break;
+      default:
+        break;
+    }
+    if (c >= 0x31 && c <= 0x39) this.unsupported('back-references (and octal escapes written \\1..\\9; use \\x.. for a byte)');
+    this.pos = start;
+    return this.setNode(ByteSet.of(this.escapedByte(false)), flags);
+  }
+
+  /**
+   * The byte of a single-character escape at this.pos ('\' included); moves
+   * past it. `inClass` admits \b (backspace) and octal \1..\7.
+   */
+  private escapedByte(inClass: boolean): number {
+    const escStart = this.pos;
+    const c = this.at(this.pos + 1);
+    this.pos += 2;
+    const letter = String.fromCharCode(c);
+    const octalDigit = (d: number): boolean => d >= 0x30 && d <= 0x37;
+    switch (letter) {
+      case 'a': return 0x07;
+      case 'e': return 0x1b;
+      case 'f': return 0x0c;
+      case 'n': return 0x0a;
+      case 'r': return 0x0d;
+      case 't': return 0x09;
+      case 'b':
+        if (inClass) return 0x08;
+        break;
+      case '0': {
+        let value = 0;
+        for (let n = 0; n < 2 && octalDigit(this.at()); n++) value = value * 8 + this.at(this.pos++) - 0x30;
+        return value;
+      }
+      case 'o': {
+        const m = /^\{([0-7]+)\}/.exec(this.re.slice(this.pos, this.pos + 16));
+        if (!m) this.syntax(this.pos, 'missing opening brace after \\o');
+        const value = parseInt(m[1] as string, 8);
+        if (value > 0xff) this.syntax(this.pos + m[0].length - 1, 'character code point value in \\x{} or \\o{} is too large');
+        this.pos += m[0].length;
+        return value;
+      }
+      case 'x': {
+        if (this.at() === 0x7b) {
+          const m = /^\{([0-9a-fA-F]+)\}/.exec(this.re.slice(this.pos, this.pos + 16));
+          if (!m) this.unsupported('a malformed \\x{...}');
+          const value = parseInt(m[1] as string, 16);
+          if (value > 0xff) this.syntax(this.pos + m[0].length - 1, 'character code point value in \\x{} or \\o{} is too large');
+          this.pos += m[0].length;
+          return value;
+        }
+        let value = 0;
+        for (let n = 0; n < 2 && /[0-9a-fA-F]/.test(String.fromCharCode(this.at())); n++) {
+          value = value * 16 + parseInt(String.fromCharCode(this.at(this.pos++)), 16);
+        }
+        return value;
+      }
+      case 'c': {
+        const x = this.at();
+        if (x < 0) this.syntax(this.pos, '\\c at end of pattern');
+        if (x < 0x20 || x > 0x7e) this.syntax(this.pos, '\\c must be followed by a printable ASCII character');
+        this.pos++;
+        const upper = x >= 0x61 && x <= 0x7a ? x - 0x20 : x;
+        return upper ^ 0x40;
+      }
+      default:
+        break;
+    }
+    if (inClass && c >= 0x31 && c <= 0x37) {
+      let value = c - 0x30;
+      for (let n = 0; n < 2 && octalDigit(this.at()); n++) value = value * 8 + this.at(this.pos++) - 0x30;
+      if (value > 0xff) this.unsupported('an octal escape above \\377');
+      return value;
+    }
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || isDigit(c)) {
+      if ('LlUuF'.includes(letter)) this.syntax(escStart + 2, 'PCRE2 does not support \\F, \\L, \\l, \\N{name}, \\U, or \\u');
+      this.syntax(escStart + 1, 'unrecognized character follows \\');
+    }
+    return c;
+  }
+
+  /** A [...] class at this.pos; returns the set before case folding by the caller. */
+  private parseClass(flags: Flags): ByteSet {
+    this.pos++;
+    let negated = false;
+    if (this.at() === 0x5e) {
+      negated = true;
+      this.pos++;
+    }
+    const set = new ByteSet();
+    let first = true;
+    let quote = false;
+    for (;;) {
+      if (this.pos >= this.re.length) this.syntax(this.re.length, 'missing terminating ] for character class');
+      let c = this.at();
+      if (quote) {
+        if (c === 0x5c && this.at(this.pos + 1) === 0x45) {
+          quote = false;
+          this.pos += 2;
+          continue;
+        }
+      } else if (c === 0x5c && (this.at(this.pos + 1) === 0x51 || this.at(this.pos + 1) === 0x45)) {
+        quote = this.at(this.pos + 1) === 0x51;
+        this.pos += 2;
+        continue;
+      } else if (c === 0x5d && !first) {
+        this.pos++;
+        break;
+      }
+      first = false;
+      const item = this.classItem(quote);
+      if (item.set) {
+        if (!quote && this.at() === 0x2d && this.at(this.pos + 1) !== 0x5d && this.pos + 1 < this.re.length) {
+          this.syntax(this.pos, 'invalid range in character class');
+        }
+        set.addSet(item.set);
+        continue;
+      }
+      const low = item.code as number;
+      c = this.at();
+      if (c === 0x2d && this.at(this.pos + 1) !== 0x5d && this.pos + 1 < this.re.length) {
+        this.pos++;
+        const high = this.classItem(quote && !(this.at() === 0x5c && this.at(this.pos + 1) === 0x45));
+        if (high.set) this.syntax(this.pos, 'invalid range in character class');
+        if ((high.code as number) < low) this.syntax(this.pos - 1, 'range out of order in character class');
+        set.addRange(low, high.code as number);
+      } else {
+        set.add(low);
+      }
+    }
+    if (flags.i) set.foldAsciiCase();
+    return negated ? set.complement() : set;
+  }
+
+  /** One class member: a byte, or a set for \d-style escapes and [:name:]. */
+  private classItem(quoted: boolean): { code?: number; set?: ByteSet } {
+    const c = this.at();
+    if (quoted) {
+      this.pos++;
+      return { code: c };
+    }
+    if (c === 0x5b /* [ */) {
+      const kind = this.at(this.pos + 1);
+      if (kind === 0x3a || kind === 0x2e || kind === 0x3d) {
+        const terminator = `${String.fromCharCode(kind)}]`;
+        const close = this.re.indexOf(terminator, this.pos + 2);
+        const closeBracket = this.re.indexOf(']', this.pos + 2);
+        if (close >= 0 && close < closeBracket + 1) {
+          if (kind !== 0x3a) this.syntax(this.pos, 'POSIX collating elements are not supported');
+          let name = this.re.slice(this.pos + 2, close);
+          let negate = false;
+          if (name.startsWith('^')) {
+            negate = true;
+            name = name.slice(1);
+          }
+          const make = POSIX_CLASSES[name];
+          if (!make) this.syntax(this.pos + 2, 'unknown POSIX class name');
+          this.pos = close + 2;
+          const set = make();
+          return { set: negate ? set.complement() : set };
+        }
+      }
+      this.pos++;
+      return { code: c };
+    }
+    if (c !== 0x5c) {
+      this.pos++;
+      return { code: c };
+    }
+    const e = String.fromCharCode(this.at(this.pos + 1));
+    const sets: Record<string, () => ByteSet> = {
+      d: DIGIT, D: () => DIGIT().complement(), s: SPACE, S: () => SPACE().complement(),
+      w: WORD, W: () => WORD().complement(), h: HSPACE, H: () => HSPACE().complement(),
+      v: VSPACE, V: () => VSPACE().complement(),
+    };
+    const make = sets[e];
+    if (make) {
+      this.pos += 2;
+      return { set: make() };
+    }
+    if ('BRXNCpPgkAzZGK'.includes(e) && e !== '') {
+      if (e === 'p' || e === 'P') this.unsupported(`Unicode property escape \\${e}`);
+      if (e === 'N') this.syntax(this.pos + 2, '\\N is not supported in a class');
+      this.syntax(this.pos + 1, 'escape sequence is invalid in character class');
+    }
+    if (e === '8' || e === '9') this.unsupported('\\8 and \\9 in a class');
+    if (this.pos + 1 >= this.re.length) this.syntax(this.re.length, '\\ at end of pattern');
+    return { code: this.escapedByte(true) };
+  }
+}
+
+/**
+ * The tree for `re` (one character per byte) and its number of capturing
+ * groups; throws RegexSyntaxError or RegexUnsupportedError.
+ */
+export function parsePcre(re: string, opts: PcreOptions): { tree: RegexNode; captures: number } {
+  const parser = new PcreParser(re, opts);
+  const tree = parser.parse();
+  return { tree, captures: parser.captures };
+}
