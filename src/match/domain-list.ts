@@ -19,6 +19,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { msg } from '../util/msg.js';
+import { splitBraced } from './split-braced.js';
 import type { ProxymapClient } from './proxymap.js';
 import {
   describeOpenError, loggableBytes, openFailure, readTableLines, TableError, toByteString, type LookupTable,
@@ -51,31 +52,16 @@ interface Pattern {
   table?: LookupTable;
 }
 
-const SEPARATORS = ', \t\r\n';
-
 /** Splits a list value like mystrtok_cw(): separators, brace groups, '#' ends the list. */
 export function tokenizeList(value: string, listName: string): string[] {
   const tokens: string[] = [];
-  let i = 0;
-  while (i < value.length) {
-    while (i < value.length && SEPARATORS.includes(value[i] as string)) i++;
-    if (i >= value.length) break;
-    const start = i;
-    let depth = 0;
-    while (i < value.length) {
-      const ch = value[i] as string;
-      if (ch === '{') depth++;
-      else if (ch === '}' && depth > 0) depth--;
-      else if (depth === 0 && SEPARATORS.includes(ch)) break;
-      i++;
-    }
-    const token = value.slice(start, i);
-    if (token.startsWith('#')) {
+  for (const item of splitBraced(value)) {
+    if (item.text.startsWith('#')) {
       // Postfix 3.7's wording; like C, it quotes the rest after the separator that ended the token.
-      msg.warn(`${listName}: comment at end of line is not supported: ${token} ${value.slice(i + 1)}`);
+      msg.warn(`${listName}: comment at end of line is not supported: ${item.text} ${value.slice(item.end + 1)}`);
       break;
     }
-    tokens.push(token);
+    tokens.push(item.text);
   }
   return tokens;
 }

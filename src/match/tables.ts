@@ -20,6 +20,7 @@ import { msg } from '../util/msg.js';
 import type { ProxymapClient } from './proxymap.js';
 import { proxymapTable } from './proxymap.js';
 import { regexTable } from './regex-table.js';
+import { splitBraced } from './split-braced.js';
 import {
   describeOpenError, openFailure, readTableLines, TableError, toByteString, type LookupTable,
 } from './table.js';
@@ -36,7 +37,6 @@ function staticTable(name: string): LookupTable {
   return { name, fixedKeys: () => true, lookup: () => true };
 }
 
-const SEPARATORS = ', \t\r\n';
 
 /** Length of the balanced {...} group at the start of `text`, or 0 (Postfix's balpar()). */
 function balancedLength(text: string): number {
@@ -49,26 +49,6 @@ function balancedLength(text: string): number {
   return 0;
 }
 
-/** Splits on commas and white space outside brace groups (mystrtokq()). */
-function splitBraced(value: string): string[] {
-  const items: string[] = [];
-  let i = 0;
-  while (i < value.length) {
-    while (i < value.length && SEPARATORS.includes(value[i] as string)) i++;
-    if (i >= value.length) break;
-    const start = i;
-    let depth = 0;
-    while (i < value.length) {
-      const ch = value[i] as string;
-      if (ch === '{') depth++;
-      else if (ch === '}' && depth > 0) depth--;
-      else if (depth === 0 && SEPARATORS.includes(ch)) break;
-      i++;
-    }
-    items.push(value.slice(start, i));
-  }
-  return items;
-}
 
 /** "{ text }" without its braces and surrounding white space, or Postfix's extpar() error. */
 function stripBraces(item: string): { text: string } | { error: string } {
@@ -84,7 +64,7 @@ function inlineTable(spec: string, body: string, fatal: boolean): LookupTable {
   const length = balancedLength(body);
   if (length === 0 || length !== body.length || length === 2) return openFailure(spec, `bad syntax: ${need}`, fatal);
   const keys = new Set<string>();
-  for (const item of splitBraced(body.slice(1, -1))) {
+  for (const { text: item } of splitBraced(body.slice(1, -1))) {
     let text = item;
     if (item.startsWith('{')) {
       const stripped = stripBraces(item);

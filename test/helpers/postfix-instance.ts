@@ -46,6 +46,13 @@ export interface RawFlushOptions {
   end?: boolean;
   /** Give up waiting for the server's close after this long (default 5000 ms). */
   timeoutMs?: number;
+  /** The service socket under public/ (default "flush"). */
+  service?: string;
+  /**
+   * A server that never announces (or a socket that cannot be reached) is a result, not an
+   * error: resolve with whatever arrived, `closed` true for any connection error.
+   */
+  allowSilence?: boolean;
 }
 
 export interface RawFlushResult {
@@ -527,13 +534,13 @@ export class PostfixInstance {
   async rawFlush(bytes: Buffer, opts: RawFlushOptions = {}): Promise<RawFlushResult> {
     const timeoutMs = opts.timeoutMs ?? 5000;
     return await new Promise<RawFlushResult>((resolve, reject) => {
-      const sock = net.connect(join(this.spoolDir, 'public', 'flush'));
+      const sock = net.connect(join(this.spoolDir, 'public', opts.service ?? 'flush'));
       let received = Buffer.alloc(0);
       let sent = false;
       const finish = (closed: boolean): void => {
         clearTimeout(timer);
         sock.destroy();
-        if (!sent) {
+        if (!sent && !opts.allowSilence) {
           const how = closed ? 'closed' : 'timeout';
           reject(new Error(`no announcement from flush (got ${received.length} bytes, ${how})`));
           return;
@@ -555,7 +562,7 @@ export class PostfixInstance {
       });
       sock.on('end', () => finish(true));
       sock.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNRESET' || err.code === 'EPIPE') finish(true);
+        if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || opts.allowSilence) finish(true);
         else {
           clearTimeout(timer);
           reject(err);

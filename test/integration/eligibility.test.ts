@@ -270,30 +270,12 @@ function attrList(...nv: Array<string | Buffer>): Buffer {
 }
 
 async function rawRequest(pf: PostfixInstance, service: string, bytes: Buffer, timeoutMs: number): Promise<Reply> {
-  return await new Promise((resolve) => {
-    const sock = net.connect(join(pf.spoolDir, 'public', service));
-    let received = Buffer.alloc(0);
-    let sent = false;
-    const finish = (closed: boolean): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({
-        announced: received.length >= ANNOUNCEMENT_LENGTH,
-        reply: received.subarray(ANNOUNCEMENT_LENGTH).toString('latin1'),
-        closed,
-      });
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    sock.on('data', (d: Buffer) => {
-      received = Buffer.concat([received, d]);
-      if (!sent && received.length >= ANNOUNCEMENT_LENGTH) {
-        sent = true;
-        sock.write(bytes);
-      }
-    });
-    sock.on('end', () => finish(true));
-    sock.on('error', () => finish(true));
-  });
+  const result = await pf.rawFlush(bytes, { service, timeoutMs, allowSilence: true });
+  return {
+    announced: result.announcement.length >= ANNOUNCEMENT_LENGTH,
+    reply: result.reply.toString('latin1'),
+    closed: result.closed,
+  };
 }
 
 /* ---- one instance per program, all configurations ---- */
