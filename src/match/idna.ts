@@ -16,7 +16,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { msg } from '../util/msg.js';
-import { isValidHostname } from './hostname.js';
+import { validHostname } from '../config/params.js';
 import { loggableBytes } from './table.js';
 import { ICU_ERROR, toAsciiIcu } from './uts46.js';
 
@@ -44,7 +44,7 @@ function convert(bytes: Buffer, options: IdnaOptions): string | null {
   if (!ascii && !isUtf8(bytes)) return problem('malformed UTF-8');
   const result = toAsciiIcu(bytes.toString(ascii ? 'latin1' : 'utf8'), options.transitional);
   if ('errors' in result) return problem(errorNames(result.errors));
-  if (!isValidHostname(result.ascii)) return problem('malformed ASCII label(s)');
+  if (validHostname(result.ascii) !== undefined) return problem('malformed ASCII label(s)');
   return result.ascii;
 }
 
