@@ -6,8 +6,8 @@
  * daemon can run stand-alone) start-up checks must stop on the same fatal
  * message as Postfix's own flush(8).
  *
- * Without /usr/sbin/postconf the tests are skipped, unless REQUIRE_POSTFIX=1,
- * in which case that is a failure.
+ * Without /usr/sbin/postconf (or root for the flush cases) the tests are not
+ * registered, unless REQUIRE_POSTFIX=1, in which case they fail (requirements.ts).
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { ConfigError, MacroError, loadMailConfig, type LoadOptions } from '../../src/config/load.js';
 import { PARAM_TABLE } from '../../src/config/params.js';
 import { msg } from '../../src/util/msg.js';
+import { gatedTests } from '../helpers/requirements.js';
 
 const POSTCONF = '/usr/sbin/postconf';
 
@@ -191,99 +192,95 @@ const startupCases = [
   'x = $x\nmax_use = $x', 'max_use = ${x', 'relay_domains = ${{1} == {', 'compatibility_level = 3.7\nmax_use = 9',
 ];
 
-if (!existsSync(POSTCONF)) {
-  if (process.env.REQUIRE_POSTFIX === '1') {
-    test('postconf differential tests', (t) => {
-      t.fail(`${POSTCONF} is missing and REQUIRE_POSTFIX=1`);
-    });
-  } else {
-    test.skip(`postconf differential tests: ${POSTCONF} not installed (REQUIRE_POSTFIX=1 makes this a failure)`, () => {});
-  }
-} else {
-  const loadOptions = (dir: string, overrides?: Array<[string, string]>): LoadOptions => ({
-    configDir: dir,
-    processName: 'postconf',
-    validate: false,
-    overrides,
-  });
+const withPostconf = gatedTests({
+  what: 'postconf(1)',
+  missing: () => (existsSync(POSTCONF) ? null : `${POSTCONF} is not installed`),
+});
 
-  for (const [title, text, overrides] of corpus) {
-    test(`postconf -x: ${title}`, async (t) => {
-      const dir = confDir(text);
-      const args = ['-c', dir, '-x', '-h'];
-      for (const [name, value] of overrides ?? []) args.push('-o', `${name}=${value}`);
-      const result = await run(POSTCONF, [...args, ...COMPARED]);
-      t.is(result.code, 0, result.stderr);
-      const values = result.stdout.split('\n');
-      const config = loadMailConfig(loadOptions(dir, overrides));
-      COMPARED.forEach((name, i) => t.is(normalize(config.get(name)), values[i], name));
-    });
-  }
+const loadOptions = (dir: string, overrides?: Array<[string, string]>): LoadOptions => ({
+  configDir: dir,
+  processName: 'postconf',
+  validate: false,
+  overrides,
+});
 
-  test('postconf -d: every default in the table', async (t) => {
-    const result = await run(POSTCONF, ['-d', '-h', ...COMPARED]);
+for (const [title, text, overrides] of corpus) {
+  withPostconf.test(`postconf -x: ${title}`, async (t) => {
+    const dir = confDir(text);
+    const args = ['-c', dir, '-x', '-h'];
+    for (const [name, value] of overrides ?? []) args.push('-o', `${name}=${value}`);
+    const result = await run(POSTCONF, [...args, ...COMPARED]);
     t.is(result.code, 0, result.stderr);
     const values = result.stdout.split('\n');
-    const computed = loadMailConfig({ configDir: confDir(''), validate: false, processName: 'postconf' });
-    PARAM_TABLE.filter((p) => p.name !== 'process_id').forEach((spec, i) => {
-      const expected = spec.compute !== undefined || spec.readOnly ? computed.get(spec.name) : spec.default;
-      t.is(normalize(expected), values[i], spec.name);
-    });
+    const config = loadMailConfig(loadOptions(dir, overrides));
+    COMPARED.forEach((name, i) => t.is(normalize(config.get(name)), values[i], name));
   });
+}
 
-  for (const vector of vectors) {
-    test(`postconf -x vector ${JSON.stringify(vector)}`, async (t) => {
-      const dir = confDir(vectorMainCf(vector));
-      const result = await run(POSTCONF, ['-c', dir, '-x', '-h', 'smtpd_banner']);
-      const theirs = diagnostics(result.stderr);
-      const mine = ours(() => loadMailConfig(loadOptions(dir)), 'smtpd_banner');
-      if (result.code === 0) {
-        t.is(mine.value, result.stdout.replace(/\n$/, ''));
-        t.is(mine.fatal, undefined);
-      } else {
-        t.is(mine.fatal, theirs.fatal);
-        t.deepEqual(mine.warnings.sort(), theirs.warnings.sort());
-      }
-    });
-  }
+withPostconf.test('postconf -d: every default in the table', async (t) => {
+  const result = await run(POSTCONF, ['-d', '-h', ...COMPARED]);
+  t.is(result.code, 0, result.stderr);
+  const values = result.stdout.split('\n');
+  const computed = loadMailConfig({ configDir: confDir(''), validate: false, processName: 'postconf' });
+  PARAM_TABLE.filter((p) => p.name !== 'process_id').forEach((spec, i) => {
+    const expected = spec.compute !== undefined || spec.readOnly ? computed.get(spec.name) : spec.default;
+    t.is(normalize(expected), values[i], spec.name);
+  });
+});
 
-  for (const text of mainCfErrors) {
-    test(`postconf main.cf reading ${JSON.stringify(text)}`, async (t) => {
-      const dir = confDir(text);
-      const result = await run(POSTCONF, ['-c', dir, '-x', '-h', 'mydestination']);
-      const theirs = diagnostics(result.stderr);
-      const mine = ours(() => loadMailConfig(loadOptions(dir)), 'mydestination');
+for (const vector of vectors) {
+  withPostconf.test(`postconf -x vector ${JSON.stringify(vector)}`, async (t) => {
+    const dir = confDir(vectorMainCf(vector));
+    const result = await run(POSTCONF, ['-c', dir, '-x', '-h', 'smtpd_banner']);
+    const theirs = diagnostics(result.stderr);
+    const mine = ours(() => loadMailConfig(loadOptions(dir)), 'smtpd_banner');
+    if (result.code === 0) {
+      t.is(mine.value, result.stdout.replace(/\n$/, ''));
+      t.is(mine.fatal, undefined);
+    } else {
       t.is(mine.fatal, theirs.fatal);
-      t.deepEqual(mine.warnings, theirs.warnings);
-      if (result.code === 0) t.is(mine.value, result.stdout.replace(/\n$/, ''));
-    });
-  }
-
-  const daemonDirectory = '/usr/lib/postfix/sbin';
-  const canRunFlush = existsSync(`${daemonDirectory}/flush`) && process.getuid?.() === 0;
-  for (const line of startupCases) {
-    const title = `flush(8) start-up checks: ${JSON.stringify(line)}`;
-    if (!canRunFlush) {
-      test.skip(`${title} (needs root and ${daemonDirectory}/flush)`, () => {});
-      continue;
+      t.deepEqual(mine.warnings.sort(), theirs.warnings.sort());
     }
-    test(title, async (t) => {
-      const queue = mkdtempSync(join(scratch, 'q'));
-      mkdirSync(join(queue, 'flush'));
-      const dir = confDir(`queue_directory = ${queue}\n${line}\n`);
-      // flush -S keeps waiting when its stdout is a pipe; /dev/null lets it finish.
-      const result = await run(`${daemonDirectory}/flush`, ['-S', '-V'], { MAIL_CONFIG: dir, PATH: process.env.PATH }, false);
-      const theirs = /postfix\/flush: fatal: (.*)/.exec(result.stderr)?.[1];
-      let mine: string | undefined;
-      try {
-        const config = loadMailConfig({ configDir: dir, processName: 'flush' });
-        config.getTime('fast_flush_refresh_time');
-        config.getTime('fast_flush_purge_time');
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        mine = err.message;
-      }
-      t.is(mine, theirs);
-    });
-  }
+  });
+}
+
+for (const text of mainCfErrors) {
+  withPostconf.test(`postconf main.cf reading ${JSON.stringify(text)}`, async (t) => {
+    const dir = confDir(text);
+    const result = await run(POSTCONF, ['-c', dir, '-x', '-h', 'mydestination']);
+    const theirs = diagnostics(result.stderr);
+    const mine = ours(() => loadMailConfig(loadOptions(dir)), 'mydestination');
+    t.is(mine.fatal, theirs.fatal);
+    t.deepEqual(mine.warnings, theirs.warnings);
+    if (result.code === 0) t.is(mine.value, result.stdout.replace(/\n$/, ''));
+  });
+}
+
+const daemonDirectory = '/usr/lib/postfix/sbin';
+const withFlush = gatedTests({
+  what: "Postfix's flush(8), run as root",
+  missing: () => {
+    if (!existsSync(`${daemonDirectory}/flush`)) return `${daemonDirectory}/flush is not installed`;
+    return process.getuid?.() === 0 ? null : 'not running as root';
+  },
+});
+for (const line of startupCases) {
+  withFlush.test(`flush(8) start-up checks: ${JSON.stringify(line)}`, async (t) => {
+    const queue = mkdtempSync(join(scratch, 'q'));
+    mkdirSync(join(queue, 'flush'));
+    const dir = confDir(`queue_directory = ${queue}\n${line}\n`);
+    // flush -S keeps waiting when its stdout is a pipe; /dev/null lets it finish.
+    const result = await run(`${daemonDirectory}/flush`, ['-S', '-V'], { MAIL_CONFIG: dir, PATH: process.env.PATH }, false);
+    const theirs = /postfix\/flush: fatal: (.*)/.exec(result.stderr)?.[1];
+    let mine: string | undefined;
+    try {
+      const config = loadMailConfig({ configDir: dir, processName: 'flush' });
+      config.getTime('fast_flush_refresh_time');
+      config.getTime('fast_flush_purge_time');
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      mine = err.message;
+    }
+    t.is(mine, theirs);
+  });
 }

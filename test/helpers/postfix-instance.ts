@@ -127,26 +127,6 @@ export function postfixUnavailableReason(): string | null {
   return null;
 }
 
-export function postfixAvailable(): boolean {
-  return postfixUnavailableReason() === null;
-}
-
-/**
- * Call first in every integration test. true: go ahead. false: the test must return; it has
- * already failed (REQUIRE_POSTFIX=1) or passed with a note.
- */
-export function requirePostfix(t: ExecutionContext): boolean {
-  const reason = postfixUnavailableReason();
-  if (reason === null) return true;
-  if (process.env.REQUIRE_POSTFIX === '1') {
-    t.fail(`Postfix is required (REQUIRE_POSTFIX=1) but unavailable: ${reason}`);
-  } else {
-    t.log(`skipped: real Postfix unavailable (${reason})`);
-    t.pass();
-  }
-  return false;
-}
-
 /**
  * Start an instance whose stop is registered as the test's teardown; a failed test gets the
  * end of the maillog in its log.

@@ -4,14 +4,12 @@
  * for a relayed but non-fast-flush domain leaves no logfile.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { requirePostfix, startInstance } from '../helpers/postfix-instance.js';
+import { startInstance } from '../helpers/postfix-instance.js';
 import { deferMail } from '../helpers/postfix-scenario.js';
-import test from 'ava';
-import { PROGRAMS } from '../helpers/postfix-variants.js';
+import { PROGRAMS, withPostfix } from '../helpers/postfix-variants.js';
 
 for (const program of PROGRAMS) {
-  test.serial(`${program}: deferred mail is logged in spool/flush/example_test`, async (t) => {
-    if (!requirePostfix(t)) return;
+  withPostfix.serial(`${program}: deferred mail is logged in spool/flush/example_test`, async (t) => {
     const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer' });
 
     const ids = await deferMail(pf, 3, 'rcpt@example.test');

@@ -7,10 +7,11 @@
  */
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import type { FlushProgram, PostfixInstance } from '../helpers/postfix-instance.js';
-import { PostfixInstance as Instance, requirePostfix } from '../helpers/postfix-instance.js';
+import { PostfixInstance as Instance } from '../helpers/postfix-instance.js';
 import { repoRoot } from '../helpers/paths.js';
+import { withPostfix } from '../helpers/postfix-variants.js';
 
 const FIXTURE = join(repoRoot, 'test', 'integration', 'fixtures', 'c-flush-replies.json');
 const ANNOUNCEMENT = Buffer.from('protocol\0queue_flush_protocol\0\0', 'latin1');
@@ -222,28 +223,24 @@ function loadFixture(): Observed[] {
   return JSON.parse(readFileSync(FIXTURE, 'utf8')) as Observed[];
 }
 
-test.serial('c: replies, closes, logfiles and log lines match the recording', async (t: ExecutionContext) => {
-  if (!requirePostfix(t)) return;
+withPostfix.serial('c: replies, closes, logfiles and log lines match the recording', async (t: ExecutionContext) => {
   const live = await observed('c');
   if (process.env.RECORD_C_REPLIES === '1') {
     writeFileSync(FIXTURE, `${JSON.stringify(live, null, 2)}\n`);
     t.log(`recorded ${live.length} cases in ${FIXTURE}`);
-    t.pass();
-    return;
   }
-  t.deepEqual(live.map(wire), loadFixture().map(wire));
-  t.deepEqual(live.map(logOnly), loadFixture().map(logOnly));
+  const recorded = loadFixture();
+  t.deepEqual(live.map(wire), recorded.map(wire));
+  t.deepEqual(live.map(logOnly), recorded.map(logOnly));
 });
 
-test.serial('fastflush: replies, closes and logfiles equal the C daemon\'s', async (t) => {
-  if (!requirePostfix(t)) return;
+withPostfix.serial('fastflush: replies, closes and logfiles equal the C daemon\'s', async (t) => {
   const c = await observed('c');
   const ours = await observed('fastflush');
   t.deepEqual(ours.map(wire), c.map(wire));
 });
 
-test.serial('fastflush: flush log lines equal the C daemon\'s', async (t) => {
-  if (!requirePostfix(t)) return;
+withPostfix.serial('fastflush: flush log lines equal the C daemon\'s', async (t) => {
   const c = await observed('c');
   const ours = await observed('fastflush');
   t.deepEqual(ours.map(logOnly), c.map(logOnly));

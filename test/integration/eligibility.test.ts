@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { FlushProgram, PostfixInstance } from '../helpers/postfix-instance.js';
-import { postfixAvailable, requirePostfix, sleep, startInstance, waitFor } from '../helpers/postfix-instance.js';
+import { sleep, startInstance, waitFor } from '../helpers/postfix-instance.js';
+import { REAL_POSTFIX, withPostfix } from '../helpers/postfix-variants.js';
 
 const ANNOUNCEMENT_LENGTH = 31;
 const QUEUE_ID = '1A2B3C4D5E';
@@ -365,11 +366,10 @@ function statusReply(status: number): string {
 
 /* ---- the tests ---- */
 
-if (postfixAvailable()) buildTables();
+if (REAL_POSTFIX.missing() === null) buildTables();
 test.after.always(() => rmSync(T, { recursive: true, force: true }));
 
-test('fastflush gives the same statuses, logfiles and log lines as the C flush', async (t) => {
-  if (!requirePostfix(t)) return;
+withPostfix.test('fastflush gives the same statuses, logfiles and log lines as the C flush', async (t) => {
   t.timeout(120_000);
   const [c, ours] = await Promise.all([runAll('c', t), runAll('fastflush', t)]);
   t.log(`${CONFIGS.length} configurations, ${c.cases.length} sites, ${2 * c.cases.length} requests per program`);
@@ -447,8 +447,7 @@ async function linesOf(pf: PostfixInstance, name: string, marker: string): Promi
   return { flush, proxymap };
 }
 
-test('refused proxy tables, a lone "!", and list files changed under a running daemon', async (t) => {
-  if (!requirePostfix(t)) return;
+withPostfix.test('refused proxy tables, a lone "!", and list files changed under a running daemon', async (t) => {
   t.timeout(90_000);
   writeFileSync(join(T, 'recycle'), 'old.test\n', { mode: 0o644 });
   const [c, ours] = await Promise.all([startSpecial(t, 'c'), startSpecial(t, 'fastflush')]);

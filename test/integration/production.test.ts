@@ -15,11 +15,13 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import type { PostfixInstance } from '../helpers/postfix-instance.js';
-import { requirePostfix, sleep, startInstance, waitFor } from '../helpers/postfix-instance.js';
+import { sleep, startInstance, waitFor } from '../helpers/postfix-instance.js';
 import { deferMail, waitActivations, waitRelogged } from '../helpers/postfix-scenario.js';
 import { repoRoot } from '../helpers/paths.js';
+import { REAL_POSTFIX, withPostfix } from '../helpers/postfix-variants.js';
+import { gatedTests } from '../helpers/requirements.js';
 
 const CLI = join(repoRoot, 'dist/src/cli/fastflush.js');
 const DAEMON = join(repoRoot, 'dist/src/flush/daemon.js');
@@ -112,8 +114,7 @@ function addRequest(site: string, queueId: string): Buffer {
 const STATUS_OK = Buffer.from('status\x000\0\0');
 const STATUS_DENY = Buffer.from('status\x004\0\0');
 
-test.serial('install into a chrooted flush entry: jail, flows, recycling, C-identical log lines, uninstall', async (t) => {
-  if (!requirePostfix(t)) return;
+withPostfix.serial('install into a chrooted flush entry: jail, flows, recycling, C-identical log lines, uninstall', async (t) => {
   const pf = await startInstance(t, { ...DEBIAN_FLUSH, sinkMode: 'defer' });
   const original = masterCf(pf);
   const launcher = join(pf.daemonDirectory, 'fastflush-flush');
@@ -210,15 +211,12 @@ function problemsAfterChroot(threads: string[]): { chrooted: boolean; problems: 
   return { chrooted: true, problems };
 }
 
-const hasStrace = existsSync('/usr/bin/strace');
+const withStrace = gatedTests({
+  what: 'real Postfix with strace',
+  missing: () => REAL_POSTFIX.missing() ?? (existsSync('/usr/bin/strace') ? null : '/usr/bin/strace is not installed'),
+});
 
-test.serial('after its chroot the daemon needs nothing outside the jail (strace)', async (t) => {
-  if (!requirePostfix(t)) return;
-  if (!hasStrace) {
-    t.log('skipped: /usr/bin/strace is not installed');
-    t.pass();
-    return;
-  }
+withStrace.serial('after its chroot the daemon needs nothing outside the jail (strace)', async (t) => {
   const pf = await startInstance(t, { ...DEBIAN_FLUSH, sinkMode: 'defer' });
   const traceDir = join(pf.dir, 'log', 'strace');
   mkdirSync(traceDir);
@@ -285,8 +283,7 @@ async function expectFatalAndThrottle(t: ExecutionContext, pf: PostfixInstance, 
   t.true(failed.every((pid) => spawned.has(pid)), 'no daemon spawned while throttled');
 }
 
-test.serial('bad setups: install refuses and changes nothing; a failing daemon logs a fatal line and is throttled', async (t) => {
-  if (!requirePostfix(t)) return;
+withPostfix.serial('bad setups: install refuses and changes nothing; a failing daemon logs a fatal line and is throttled', async (t) => {
   const pf = await startInstance(t, DEBIAN_FLUSH);
   const original = masterCf(pf);
   const flushDir = join(pf.spoolDir, 'flush');

@@ -6,11 +6,11 @@
  * flush delivers the mail for good.
  */
 import { statSync } from 'node:fs';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import type { PostfixInstance } from '../helpers/postfix-instance.js';
-import { requirePostfix, startInstance, waitFor } from '../helpers/postfix-instance.js';
+import { startInstance, waitFor } from '../helpers/postfix-instance.js';
 import { deferMail, waitActivations, waitRelogged } from '../helpers/postfix-scenario.js';
-import { PROGRAMS } from '../helpers/postfix-variants.js';
+import { PROGRAMS, withPostfix } from '../helpers/postfix-variants.js';
 
 const SITE = 'example.test';
 const RCPT = `rcpt@${SITE}`;
@@ -32,8 +32,7 @@ const siteFlushes: Record<string, (t: ExecutionContext, pf: PostfixInstance) => 
 
 for (const program of PROGRAMS) {
   for (const [name, flushSite] of Object.entries(siteFlushes)) {
-    test.serial(`${program}: ${name} re-queues the site's deferred mail`, async (t) => {
-      if (!requirePostfix(t)) return;
+    withPostfix.serial(`${program}: ${name} re-queues the site's deferred mail`, async (t) => {
       const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer' });
       const ids = await deferMail(pf, 2, RCPT);
       const other = await deferMail(pf, 1, 'rcpt@noflush.test');
@@ -48,8 +47,7 @@ for (const program of PROGRAMS) {
     });
   }
 
-  test.serial(`${program}: ETRN with the sink accepting delivers the mail, empties the logfile`, async (t) => {
-    if (!requirePostfix(t)) return;
+  withPostfix.serial(`${program}: ETRN with the sink accepting delivers the mail, empties the logfile`, async (t) => {
     const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer' });
     const ids = await deferMail(pf, 3, RCPT);
     await pf.setSinkMode('accept');
@@ -62,8 +60,7 @@ for (const program of PROGRAMS) {
     t.deepEqual(pf.flushLogLines(), []);
   });
 
-  test.serial(`${program}: postqueue -i re-queues one message and leaves the logfile`, async (t) => {
-    if (!requirePostfix(t)) return;
+  withPostfix.serial(`${program}: postqueue -i re-queues one message and leaves the logfile`, async (t) => {
     /* flush's qmgr trigger goes nowhere, so the moved file waits in incoming/ until we kick qmgr. */
     const pf = await startInstance(t, {
       flushProgram: program, sinkMode: 'defer', flushArgs: ['-o', 'queue_service_name=noqmgr'],

@@ -4,16 +4,15 @@
  * and back again. c→c checks the restart machinery itself.
  */
 import type { FlushProgram } from '../helpers/postfix-instance.js';
-import { requirePostfix, startInstance } from '../helpers/postfix-instance.js';
+import { startInstance } from '../helpers/postfix-instance.js';
 import { deferMail, waitActivations, waitRelogged } from '../helpers/postfix-scenario.js';
-import test from 'ava';
+import { withPostfix } from '../helpers/postfix-variants.js';
 
 const SITE = 'example.test';
 const PAIRS: Array<[FlushProgram, FlushProgram]> = [['c', 'c'], ['c', 'fastflush'], ['fastflush', 'c']];
 
 for (const [first, second] of PAIRS) {
-  test.serial(`${first} writes, ${second} flushes, and back`, async (t) => {
-    if (!requirePostfix(t)) return;
+  withPostfix.serial(`${first} writes, ${second} flushes, and back`, async (t) => {
     const pf = await startInstance(t, { flushProgram: first, sinkMode: 'defer' });
     const ids = await deferMail(pf, 2, `rcpt@${SITE}`);
 

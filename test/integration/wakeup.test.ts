@@ -4,16 +4,14 @@
  * empty logfile untouched for 8 days is deleted, younger ones stay.
  */
 import { existsSync, statSync, utimesSync } from 'node:fs';
-import { requirePostfix, sleep, startInstance, waitFor } from '../helpers/postfix-instance.js';
+import { sleep, startInstance, waitFor } from '../helpers/postfix-instance.js';
 import { deferMail, waitActivations, waitRelogged } from '../helpers/postfix-scenario.js';
-import test from 'ava';
-import { PROGRAMS } from '../helpers/postfix-variants.js';
+import { PROGRAMS, withPostfix } from '../helpers/postfix-variants.js';
 
 const DAY = 86_400_000;
 
 for (const program of PROGRAMS) {
-  test.serial(`${program}: master's wakeup refreshes old logfiles and purges stale empty ones`, async (t) => {
-    if (!requirePostfix(t)) return;
+  withPostfix.serial(`${program}: master's wakeup refreshes old logfiles and purges stale empty ones`, async (t) => {
     const pf = await startInstance(t, { flushProgram: program, sinkMode: 'defer', flushWakeup: '2?' });
     const ids = await deferMail(pf, 2, 'rcpt@example.test');
     await sleep(2500);

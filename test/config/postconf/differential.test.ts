@@ -16,18 +16,17 @@
  *   - cases marked `appendOrder` compare the edited file as a sorted list
  *     of lines: 3.7 appends several new -e names in that random order too.
  *
- * Without /usr/sbin/postconf the cases are skipped with a note, or fail when
- * REQUIRE_POSTFIX=1.
+ * Without /usr/sbin/postconf the cases are not registered (one test notes
+ * it), or fail when REQUIRE_POSTFIX=1 (requirements.ts).
  */
-import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeConfigDir, readConfigFile, runOurs, type ConfigFiles } from './helpers.js';
 import { repoRoot } from '../../helpers/paths.js';
+import { gatedTests } from '../../helpers/requirements.js';
 
 const POSTCONF = '/usr/sbin/postconf';
-const HAVE_POSTCONF = existsSync(POSTCONF);
 
 const MASTER_STOCK = `#
 # Postfix master process configuration file.
@@ -379,49 +378,44 @@ function fileState(dir: string, name: string, appendOrder: boolean): string | un
   return appendOrder ? text.split('\n').sort().join('\n') : text;
 }
 
-if (!HAVE_POSTCONF) {
-  test('differential postconf cases', (t) => {
-    if (process.env.REQUIRE_POSTFIX === '1') t.fail(`${POSTCONF} is required (REQUIRE_POSTFIX=1) but missing`);
-    else {
-      t.log(`skipped: ${POSTCONF} is not installed (${CASES.length} differential cases not run)`);
-      t.pass();
+const withPostconf = gatedTests({
+  what: 'postconf(1)',
+  missing: () => (existsSync(POSTCONF) ? null : `${POSTCONF} is not installed (${CASES.length} differential cases)`),
+});
+
+withPostconf.test('differential case count', (t) => {
+  t.log(`${CASES.length} differential cases`);
+  t.true(CASES.length >= 150);
+});
+CASES.forEach((c, i) => {
+  withPostconf.test(`#${i + 1} [${c.corpus}] postconf ${c.args.map((a) => JSON.stringify(a)).join(' ')}`, async (t) => {
+    const theirs = makeConfigDir(t, CORPUS[c.corpus]);
+    const ours = makeConfigDir(t, CORPUS[c.corpus]);
+    const real = await runReal(['-c', theirs, ...c.args]);
+    const mine = runOurs(ours, c.args);
+    const realOut = real.stdout;
+    const realErr = real.stderr;
+    t.is(normalize(mine.stdout, ours, process.pid, false), normalize(realOut, theirs, real.pid, false), 'stdout');
+    t.is(normalize(mine.stderr, ours, undefined, c.unordered ?? false), normalize(realErr, theirs, undefined, c.unordered ?? false), 'stderr');
+    t.is(mine.status as number | null, real.status, 'exit status');
+    for (const name of ['main.cf', 'master.cf']) {
+      t.is(fileState(ours, name, c.appendOrder ?? false), fileState(theirs, name, c.appendOrder ?? false), name);
     }
   });
-} else {
-  test('differential case count', (t) => {
-    t.log(`${CASES.length} differential cases`);
-    t.true(CASES.length >= 150);
-  });
-  CASES.forEach((c, i) => {
-    test(`#${i + 1} [${c.corpus}] postconf ${c.args.map((a) => JSON.stringify(a)).join(' ')}`, async (t) => {
-      const theirs = makeConfigDir(t, CORPUS[c.corpus]);
-      const ours = makeConfigDir(t, CORPUS[c.corpus]);
-      const real = await runReal(['-c', theirs, ...c.args]);
-      const mine = runOurs(ours, c.args);
-      const realOut = real.stdout;
-      const realErr = real.stderr;
-      t.is(normalize(mine.stdout, ours, process.pid, false), normalize(realOut, theirs, real.pid, false), 'stdout');
-      t.is(normalize(mine.stderr, ours, undefined, c.unordered ?? false), normalize(realErr, theirs, undefined, c.unordered ?? false), 'stderr');
-      t.is(mine.status as number | null, real.status, 'exit status');
-      for (const name of ['main.cf', 'master.cf']) {
-        t.is(fileState(ours, name, c.appendOrder ?? false), fileState(theirs, name, c.appendOrder ?? false), name);
-      }
-    });
-  });
+});
 
-  test('concurrent editors, ours and Postfix\'s, lose no update', async (t) => {
-    const dir = makeConfigDir(t, { 'main.cf': MAIN_STOCK, 'master.cf': MASTER_STOCK });
-    const ourScript = join(repoRoot, 'dist', 'src', 'config', 'postconf', 'postconf.js');
-    const runner = `import(${JSON.stringify(ourScript)}).then((m) => { process.exitCode = m.runPostconfMain(process.argv.slice(1), ` +
-      '{ env: {}, writeStdout: (d) => process.stdout.write(d), writeStderr: (d) => process.stderr.write(d) }); });';
-    const children = Array.from({ length: 8 }, (_, i) => {
-      const args = ['-c', dir, '-e', `concurrent_${i} = ${i}`];
-      return i % 2 === 0 ? spawn(POSTCONF, args) : spawn(process.execPath, ['--input-type=module', '-e', runner, '--', ...args]);
-    });
-    const codes = await Promise.all(children.map((child) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))));
-    t.deepEqual(codes, Array<number | null>(8).fill(0));
-    const text = readFileSync(join(dir, 'main.cf'), 'latin1');
-    for (let i = 0; i < 8; i++) t.true(text.includes(`concurrent_${i} = ${i}\n`), `concurrent_${i}`);
-    t.true(text.startsWith(MAIN_STOCK));
+withPostconf.test('concurrent editors, ours and Postfix\'s, lose no update', async (t) => {
+  const dir = makeConfigDir(t, { 'main.cf': MAIN_STOCK, 'master.cf': MASTER_STOCK });
+  const ourScript = join(repoRoot, 'dist', 'src', 'config', 'postconf', 'postconf.js');
+  const runner = `import(${JSON.stringify(ourScript)}).then((m) => { process.exitCode = m.runPostconfMain(process.argv.slice(1), ` +
+    '{ env: {}, writeStdout: (d) => process.stdout.write(d), writeStderr: (d) => process.stderr.write(d) }); });';
+  const children = Array.from({ length: 8 }, (_, i) => {
+    const args = ['-c', dir, '-e', `concurrent_${i} = ${i}`];
+    return i % 2 === 0 ? spawn(POSTCONF, args) : spawn(process.execPath, ['--input-type=module', '-e', runner, '--', ...args]);
   });
-}
+  const codes = await Promise.all(children.map((child) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))));
+  t.deepEqual(codes, Array<number | null>(8).fill(0));
+  const text = readFileSync(join(dir, 'main.cf'), 'latin1');
+  for (let i = 0; i < 8; i++) t.true(text.includes(`concurrent_${i} = ${i}\n`), `concurrent_${i}`);
+  t.true(text.startsWith(MAIN_STOCK));
+});
