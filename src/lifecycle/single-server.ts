@@ -9,9 +9,11 @@
  * Deviations from C, and why:
  *  - Connections are served concurrently inside one process. libuv accepts
  *    every pending connection as soon as the listen socket is readable, so
- *    the C rhythm of "lock, accept one, unlock, serve" cannot be copied. The
- *    process reports TAKEN when its first connection starts and AVAIL when its
- *    last one ends, so master still sees a busy process as busy.
+ *    the C rhythm of "lock, accept one, unlock, serve" cannot be copied. A
+ *    listening process is available to master; every completed connection is
+ *    still reported (TAKEN+AVAIL), so master's use count and its start-up
+ *    throttle see what they see with C children, and a process near max_use
+ *    asks for its successor early (availability.ts).
  *  - The accept lock file pid/<transport>.<service> is still opened (and
  *    created) as in C, but it guards "the right to listen" instead of one
  *    accept(): a process listens only while it holds the lock, and gives it up
@@ -51,6 +53,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isatty } from 'node:tty';
 import { ConfigError } from '../config/errors.js';
@@ -63,7 +66,8 @@ import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
 import { parseGeneration, parseServerOptions, type ServerOptions } from './options.js';
 import { checkMailOwner, enterJail } from './privileges.js';
-import { MASTER_STAT_AVAIL, MASTER_STAT_TAKEN, MasterStatusChannel } from './status.js';
+import { MasterAvailability, SuccessorPolicy } from './availability.js';
+import { MasterStatusChannel } from './status.js';
 import { Watchdog } from './watchdog.js';
 
 export type { ClientStream } from './client-stream.js';
@@ -299,6 +303,9 @@ class ListenerLoop {
   private readonly active = new Set<StreamClient>();
   private readonly servers: net.Server[] = [];
   private readonly watchdog: Watchdog;
+  private readonly availability: MasterAvailability;
+  private readonly successor: SuccessorPolicy;
+  private successorRequested = false;
   private lastStatus: Promise<boolean> = Promise.resolve(true);
   private idleTimer: NodeJS.Timeout | undefined;
   private accepted = 0;
@@ -314,6 +321,11 @@ class ListenerLoop {
     private readonly settings: LoopSettings,
   ) {
     this.watchdog = new Watchdog(settings.daemonTimeout, () => this.guard(() => msg.fatal('watchdog timeout')));
+    this.availability = new MasterAvailability((records) => {
+      this.lastStatus = settings.status.notify(records);
+    });
+    // performance.now() counts from the process's start: what a successor will need to get here.
+    this.successor = new SuccessorPolicy(settings.maxUse, performance.now());
   }
 
   run(): Promise<number> {
@@ -413,13 +425,18 @@ class ListenerLoop {
     this.accepted += 1;
     if (this.active.size === 0) {
       this.stopIdleTimer();
-      this.notify(MASTER_STAT_TAKEN);
       this.watchdog.start();
     }
     const client = StreamClient.fromSocket(socket, `${this.ctx.serviceName} socket`, this.settings.ipcTimeout);
     this.active.add(client);
     if (msg.verbose) msg.info('connection established');
-    if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) this.retire();
+    if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) {
+      this.retire();
+    } else if (!this.successorRequested && this.successor.accepted(this.accepted, performance.now())) {
+      this.successorRequested = true;
+      debug('asking master for a successor after %d connections', this.accepted);
+      this.availability.unavailable();
+    }
     serveClient(this.spec, client, this.ctx)
       .then(() => client.close())
       .then(() => this.guard(() => this.release(client)), (error) => this.fail(error));
@@ -430,21 +447,23 @@ class ListenerLoop {
     const wasOldest = this.active.values().next().value === client;
     this.active.delete(client);
     if (msg.verbose) msg.info('connection closed');
+    const last = this.retiring && this.active.size === 0;
+    // A retiring process ends available, as a C child does after its last use.
+    this.availability.completed(!last && (this.retiring || this.successorRequested));
     if (this.active.size > 0) {
       if (wasOldest) this.watchdog.start();
       return;
     }
     this.watchdog.stop();
-    this.notify(MASTER_STAT_AVAIL);
     if (this.retiring) this.exitWhenFlushed();
     else this.startIdleTimer();
   }
 
-  private notify(status: number): void {
-    this.lastStatus = this.settings.status.notify(status);
-  }
-
-  /** Stop accepting; exit once the running requests are done. */
+  /**
+   * Stop accepting; exit once the running requests are done. With requests
+   * still running, master must not count on us meanwhile (TAKEN), so that it
+   * starts the next process when clients arrive.
+   */
   private retire(): void {
     if (this.retiring) return;
     this.retiring = true;
@@ -452,6 +471,7 @@ class ListenerLoop {
     for (const server of this.servers) server.close();
     this.releaseListenToken();
     if (this.active.size === 0) this.exitWhenFlushed();
+    else this.availability.unavailable();
   }
 
   private masterGone(): void {
@@ -459,7 +479,7 @@ class ListenerLoop {
     this.retire();
   }
 
-  /** The final AVAIL must reach master: it counts a child that never completed a connection as broken. */
+  /** The last records must reach master: it counts a child that never completed a connection as broken. */
   private exitWhenFlushed(): void {
     void this.lastStatus.then(() => {
       if (this.settled) return;
