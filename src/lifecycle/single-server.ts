@@ -59,7 +59,7 @@ import { isatty } from 'node:tty';
 import { ConfigError } from '../config/errors.js';
 import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
-import { flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { dup, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
 import { FatalError, msg } from '../util/msg.js';
 import { StreamClient, type ClientStream } from './client-stream.js';
 import { describeError } from './errors.js';
@@ -76,6 +76,8 @@ const debug = createDebug('fastflush:lifecycle');
 
 const MASTER_LISTEN_FD = 6;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Long enough for master to see a waiting client and fork, short for that client. */
+const SUCCESSOR_PAUSE_MS = 5;
 
 export interface ServerContext {
   config: MailConfig;
@@ -404,8 +406,30 @@ class ListenerLoop {
       this.releaseListenToken();
       return;
     }
+    this.startAccepting(false);
+    debug('listening on %d socket(s)', this.options.socketCount);
+  }
+
+  /**
+   * Accepts on duplicates of master's listen sockets: closing a Node server
+   * is the only way to stop accepting, and it closes the descriptor it was
+   * given, while fd 6 onwards must stay open for pausing and resuming.
+   */
+  private startAccepting(resuming: boolean): void {
     for (let index = 0; index < this.options.socketCount; index += 1) {
       const fd = MASTER_LISTEN_FD + index;
+      let copy: number;
+      try {
+        copy = dup(fd);
+      } catch (error) {
+        if (resuming) {
+          // Out of descriptors while resuming: let a fresh process take over.
+          msg.warn(`listen on fd ${fd}: ${describeError(error)}`);
+          this.retire();
+          return;
+        }
+        return msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
+      }
       // Paused sockets: nothing is read before the service asks. Half-open:
       // a client may shut down its sending side and still wait for the reply.
       const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
@@ -415,10 +439,29 @@ class ListenerLoop {
         if (!server.listening) msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
         msg.error(`accept connection: ${describeError(error)}`);
       }));
-      server.listen({ fd });
+      server.listen({ fd: copy });
       this.servers.push(server);
     }
-    debug('listening on %d socket(s)', this.options.socketCount);
+  }
+
+  private stopAccepting(): void {
+    for (const server of this.servers.splice(0)) server.close();
+  }
+
+  /**
+   * Asks master for a successor: TAKEN, then a short pause in accepting, so
+   * that the next client makes the socket readable for master rather than
+   * being taken by us first (both wait on it; master spawns only on what it
+   * sees). Clients queue in the backlog meanwhile, and are served after.
+   */
+  private requestSuccessor(): void {
+    this.successorRequested = true;
+    debug('asking master for a successor after %d connections', this.accepted);
+    this.availability.unavailable();
+    this.stopAccepting();
+    setTimeout(() => this.guard(() => {
+      if (!this.retiring) this.startAccepting(true);
+    }), SUCCESSOR_PAUSE_MS);
   }
 
   private accept(socket: net.Socket): void {
@@ -433,9 +476,7 @@ class ListenerLoop {
     if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) {
       this.retire();
     } else if (!this.successorRequested && this.successor.accepted(this.accepted, performance.now())) {
-      this.successorRequested = true;
-      debug('asking master for a successor after %d connections', this.accepted);
-      this.availability.unavailable();
+      this.requestSuccessor();
     }
     serveClient(this.spec, client, this.ctx)
       .then(() => client.close())
@@ -468,7 +509,7 @@ class ListenerLoop {
     if (this.retiring) return;
     this.retiring = true;
     this.stopIdleTimer();
-    for (const server of this.servers) server.close();
+    this.stopAccepting();
     this.releaseListenToken();
     if (this.active.size === 0) this.exitWhenFlushed();
     else this.availability.unavailable();
