@@ -18,7 +18,7 @@ delete process.env.FASTFLUSH_PROCESS_NAME;
 
 let settings: FlushSettings | undefined;
 
-const exitCode = await runSingleServer(
+runSingleServer(
   {
     requiresUnlimited: true,
     preJailInit(ctx) {
@@ -30,5 +30,4 @@ const exitCode = await runSingleServer(
   },
   [program, ...process.argv.slice(2)],
   process.env,
-);
-process.exit(exitCode);
+).then((exitCode) => process.exit(exitCode));
