@@ -59,8 +59,8 @@ export interface InstallOptions {
 
 const POSTCONF_CANDIDATES = ['/usr/sbin/postconf', '/usr/local/sbin/postconf', '/usr/bin/postconf'];
 const BACKUP_SUFFIX = '.fastflush-backup';
-/** dist/src/cli/install.js -> the repository's dist/src/flush/daemon.js */
-const DAEMON_SCRIPT = fileURLToPath(new URL('../flush/daemon.js', import.meta.url));
+/** dist/src/cli/install.js -> the daemon bundle's loader, which bin/flush also runs (scripts/build-daemon.mjs). */
+const DAEMON_SCRIPT = fileURLToPath(new URL('../../bundle/flush/daemon.cjs', import.meta.url));
 
 /** What install and uninstall need to know about the target instance. */
 interface Instance {

@@ -8,6 +8,9 @@
  *
  * bin/flush passes master's argv[0] in FASTFLUSH_PROCESS_NAME, because under
  * node argv[0] is node itself; Postfix uses its basename as process_name.
+ *
+ * bin/flush runs this file as part of a CommonJS bundle
+ * (scripts/build-daemon.mjs), hence no top-level await.
  */
 import { runSingleServer } from '../lifecycle/single-server.js';
 import { loadFlushSettings, type FlushSettings } from './settings.js';
@@ -18,7 +21,7 @@ delete process.env.FASTFLUSH_PROCESS_NAME;
 
 let settings: FlushSettings | undefined;
 
-const exitCode = await runSingleServer(
+runSingleServer(
   {
     requiresUnlimited: true,
     preJailInit(ctx) {
@@ -30,5 +33,4 @@ const exitCode = await runSingleServer(
   },
   [program, ...process.argv.slice(2)],
   process.env,
-);
-process.exit(exitCode);
+).then((exitCode) => process.exit(exitCode));

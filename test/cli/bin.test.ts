@@ -2,12 +2,13 @@
  * bin.test.ts - the launchers: bin/flush as master(8) runs it (no PATH, maybe
  * a relative or symlinked path) and bin/fastflush.
  *
- * bin/flush is copied into a scratch "repository" whose dist/src/flush/daemon.js
- * is a probe printing what it was given, so these tests need no daemon.
+ * bin/flush is copied into a scratch "repository" whose daemon bundle
+ * (dist/bundle/flush/daemon.cjs) is a probe printing what it was given, so
+ * these tests need no daemon.
  */
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
 import { scratchDir } from './support.js';
@@ -15,13 +16,15 @@ import { scratchDir } from './support.js';
 const PROBE = `console.log(JSON.stringify({ argv: process.argv.slice(2), name: process.env.FASTFLUSH_PROCESS_NAME,
   node: process.execPath, marker: process.env.FAKE_NODE_MARKER ?? null, script: process.argv[1] }));\n`;
 
+const BUNDLE = 'dist/bundle/flush/daemon.cjs';
+
 function fakeRepo(root: string, recordedNode?: string): string {
   const repo = join(root, 'repo');
   mkdirSync(join(repo, 'bin'), { recursive: true });
-  mkdirSync(join(repo, 'dist/src/flush'), { recursive: true });
+  mkdirSync(join(repo, 'dist/bundle/flush'), { recursive: true });
   mkdirSync(join(repo, 'node_modules'), { recursive: true });
   copyFileSync(join(repoRoot, 'bin/flush'), join(repo, 'bin/flush'));
-  writeFileSync(join(repo, 'dist/src/flush/daemon.js'), PROBE);
+  writeFileSync(join(repo, BUNDLE), PROBE);
   if (recordedNode !== undefined) writeFileSync(join(repo, 'node_modules/.fastflush-node'), `${recordedNode}\n`);
   return repo;
 }
@@ -53,16 +56,25 @@ test('bin/flush through the relative-path trick and through a symlink', (t) => {
   const viaTrick = runAsMaster(`${daemonDir}/${command}`, command, root);
   t.is(viaTrick.status, 0, viaTrick.err);
   t.like(viaTrick.out, { name: 'flush' });
-  t.is(realpathSync(viaTrick.out?.['script'] as string), realpathSync(join(repo, 'dist/src/flush/daemon.js')));
+  t.is(realpathSync(viaTrick.out?.['script'] as string), realpathSync(join(repo, BUNDLE)));
 
   symlinkSync(join(repo, 'bin/flush'), join(daemonDir, 'fastflush'));
   const viaLink = runAsMaster(join(daemonDir, 'fastflush'), 'fastflush', root);
   t.is(viaLink.status, 0, viaLink.err);
   t.like(viaLink.out, { name: 'fastflush' });
-  t.is(realpathSync(viaLink.out?.['script'] as string), realpathSync(join(repo, 'dist/src/flush/daemon.js')));
+  t.is(realpathSync(viaLink.out?.['script'] as string), realpathSync(join(repo, BUNDLE)));
 
   const relativeCall = runAsMaster(`./${relative(root, repo)}/bin/flush`, 'flush', root);
   t.is(relativeCall.status, 0, relativeCall.err);
+});
+
+test('bin/flush without the bundle says how to build it', (t) => {
+  const root = scratchDir(t);
+  const repo = fakeRepo(root, process.execPath);
+  rmSync(join(repo, BUNDLE));
+  const result = spawnSync(join(repo, 'bin/flush'), ['-z', '-t', 'unix'], { argv0: 'flush', cwd: root, env: {}, encoding: 'utf8' });
+  t.is(result.status, 1);
+  t.regex(result.stderr, /^flush: fatal: .*\/dist\/bundle\/flush\/daemon\.cjs is missing \(run npm run build in .*\)\n$/);
 });
 
 const FALLBACK_NODES = ['/usr/local/bin/node', '/usr/bin/node'].filter((path) => existsSync(path));

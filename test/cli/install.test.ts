@@ -21,7 +21,7 @@ import { repoRoot } from '../helpers/paths.js';
 import { captureLog, scratchDir } from './support.js';
 
 const CLI = join(repoRoot, 'dist/src/cli/fastflush.js');
-const DAEMON = join(repoRoot, 'dist/src/flush/daemon.js');
+const DAEMON = join(repoRoot, 'dist/bundle/flush/daemon.cjs');
 
 /** Debian's layout around the flush line, with a continued entry and comments. */
 const MASTER_CF = `#

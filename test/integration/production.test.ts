@@ -24,7 +24,8 @@ import { REAL_POSTFIX, withPostfix } from '../helpers/postfix-variants.js';
 import { gatedTests } from '../helpers/requirements.js';
 
 const CLI = join(repoRoot, 'dist/src/cli/fastflush.js');
-const DAEMON = join(repoRoot, 'dist/src/flush/daemon.js');
+/** What master runs through the launcher: the one-file daemon bundle. */
+const DAEMON = join(repoRoot, 'dist/bundle/flush/daemon.cjs');
 const SITE = 'example.test';
 /** Debian's packaged flush entry: unprivileged, chrooted. */
 const DEBIAN_FLUSH = { flushChroot: 'y', privateDaemonDirectory: true } as const;

@@ -9,11 +9,13 @@
  *
  * The worker's code is passed as a string rather than a file, because the
  * daemon may be chrooted by the time the first worker (or its replacement)
- * starts.
+ * starts. For the same reason node:worker_threads, which only a daemon with
+ * such patterns needs, is taken when the first worker starts from the modules
+ * built into Node (process.getBuiltinModule), never from disk.
  *
  * Exports: BudgetExceededError, BudgetRunner.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -77,7 +79,8 @@ export class BudgetRunner {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const { Worker: WorkerThread } = process.getBuiltinModule('node:worker_threads');
+    const worker: Worker = new WorkerThread(WORKER_SOURCE, { eval: true });
     worker.on('message', (reply: { id: number; matched: boolean }) => {
       const job = this.running;
       if (!job || job.id !== reply.id) return;

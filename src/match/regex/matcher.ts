@@ -9,9 +9,14 @@
  * compiled for the ordinary engine and run in the budget worker, which gives
  * up after REGEX_TIME_BUDGET_MS.
  *
+ * Nothing happens at import: the V8 option and the budget worker are set up
+ * by the first pattern compiled, so a daemon without regexp: or pcre: tables
+ * (most of them, started anew every max_use connections) pays nothing for
+ * them. Tables are compiled before any chroot, and node:v8 is built into
+ * Node, so nothing is read from disk later.
+ *
  * Exports: CompiledRegex, compileRegex, BudgetExceededError (re-exported).
  */
-import v8 from 'node:v8';
 import type { EmittedRegex } from './ast.js';
 import { BudgetRunner } from './budget-worker.js';
 
@@ -20,8 +25,14 @@ export { BudgetExceededError } from './budget-worker.js';
 /** How long one backtracking match may run before it counts as failed. */
 const REGEX_TIME_BUDGET_MS = 1000;
 
-// The 'l' flag exists only behind this V8 option; it changes nothing else.
-v8.setFlagsFromString('--enable-experimental-regexp-engine');
+let linearEngineEnabled = false;
+
+/** The 'l' flag exists only behind this V8 option; it changes nothing else. */
+function enableLinearEngine(): void {
+  if (linearEngineEnabled) return;
+  process.getBuiltinModule('node:v8').setFlagsFromString('--enable-experimental-regexp-engine');
+  linearEngineEnabled = true;
+}
 
 let runner: BudgetRunner | undefined;
 
@@ -37,6 +48,7 @@ interface Variant {
 }
 
 function prepare(source: string): Variant {
+  enableLinearEngine();
   try {
     return { source, linear: new RegExp(source, 'l') };
   } catch {
