@@ -282,18 +282,30 @@ class SendLogfile implements LogfileHandle {
       }
       if (bytesRead === 0) break;
       const data = buffer.subarray(0, bytesRead);
+      // Where the next NUL at or after `start` is (bytesRead: none); found
+      // again only once passed, so each chunk is scanned for NULs once.
+      let nul = -1;
       let start = 0;
-      while (start < data.length) {
+      while (start < bytesRead) {
+        if (nul < start) {
+          nul = data.indexOf(NUL, start);
+          if (nul < 0) nul = bytesRead;
+        }
         const lf = data.indexOf(LF, start);
-        const end = lf < 0 ? data.length : lf;
+        const end = lf < 0 ? bytesRead : lf;
         if (!cut) {
-          const piece = data.subarray(start, end);
-          const nul = piece.indexOf(NUL);
-          const usable = nul < 0 ? piece.length : nul;
-          const take = Math.min(usable, MAX_KEPT_LINE - keptLength);
-          piece.copy(kept, keptLength, 0, take);
+          const usableEnd = Math.min(end, nul);
+          const take = Math.min(usableEnd - start, MAX_KEPT_LINE - keptLength);
+          if (lf >= 0 && keptLength === 0) {
+            // The whole line is in this chunk: no copy through `kept`.
+            yield data.toString('latin1', start, start + take);
+            start = lf + 1;
+            pending = false;
+            continue;
+          }
+          data.copy(kept, keptLength, start, start + take);
           keptLength += take;
-          cut = take < piece.length;
+          cut = take < end - start;
         }
         if (lf < 0) {
           pending = true;

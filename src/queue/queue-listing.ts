@@ -42,16 +42,15 @@
  * Exports: listQueueFiles(ids, hashing, slice) -> QueueFileSightings
  */
 import { opendirSync, statSync, type Dir } from 'node:fs';
-import { dirname } from 'node:path';
 import { errorCode } from './errors.js';
 import { DEFERRED, INCOMING, type QueueName } from './queue-file.js';
-import { queuePath, type QueueHashing } from './queue-path.js';
+import { queueDirectory, type QueueHashing } from './queue-path.js';
 import type { TimeSlice } from './time-slice.js';
 
 /** Fewer ids than this in a directory are probed one by one, as in C. */
 export const MIN_IDS_PER_LISTING = 8;
 /** A directory is listed when its estimated entry count is at most this many per id asked about. */
-const MAX_ENTRIES_PER_ID = 8;
+const MAX_ENTRIES_PER_ID = 16;
 /** No common file system reports less than this many directory bytes per entry. */
 const MIN_BYTES_PER_ENTRY = 16;
 /** Entries Node fetches per readdir round; the kernel's getdents size is glibc's either way. */
@@ -67,16 +66,13 @@ export interface QueueFileSightings {
 }
 
 /** The ids of `ids` grouped by the directory their file would be in, in `queue`. */
-function groupByDirectory(ids: Iterable<string>, queue: QueueName, hashing: QueueHashing): Map<string, Set<string>> {
-  const groups = new Map<string, Set<string>>();
+function groupByDirectory(ids: Iterable<string>, queue: QueueName, hashing: QueueHashing): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
   for (const id of ids) {
-    const dir = dirname(queuePath(queue, id, hashing));
-    let group = groups.get(dir);
-    if (group === undefined) {
-      group = new Set();
-      groups.set(dir, group);
-    }
-    group.add(id);
+    const dir = queueDirectory(queue, id, hashing);
+    const group = groups.get(dir);
+    if (group === undefined) groups.set(dir, [id]);
+    else group.push(id);
   }
   return groups;
 }
@@ -93,14 +89,15 @@ function openListing(dir: string, asked: number): Dir | 'absent' | null {
 }
 
 /**
- * Lists `dir` and returns which of `wanted` it holds, or null when it was not
+ * Lists `dir` and returns which of `asked` it holds, or null when it was not
  * listed (too few ids, too large, or unreadable).
  */
-async function presentIn(dir: string, wanted: ReadonlySet<string>, slice: TimeSlice): Promise<Set<string> | null> {
-  const listing = openListing(dir, wanted.size);
+async function presentIn(dir: string, asked: readonly string[], slice: TimeSlice): Promise<Set<string> | null> {
+  const listing = openListing(dir, asked.length);
   if (listing === null) return null;
   const found = new Set<string>();
   if (listing === 'absent') return found;
+  const wanted = new Set(asked);
   try {
     for (;;) {
       if (slice.expired()) await slice.pause();
@@ -124,23 +121,27 @@ export async function listQueueFiles(
   hashing: QueueHashing,
   slice: TimeSlice,
 ): Promise<QueueFileSightings> {
-  /** Ids the deferred listing showed absent: only these are asked about in incoming. */
-  const notInDeferred = new Set<string>();
-  for (const [dir, wanted] of groupByDirectory(ids, DEFERRED, hashing)) {
-    const found = await presentIn(dir, wanted, slice);
+  /** What the listings taught, per id: where to start, or null for "in neither". */
+  const learned = new Map<string, QueueName | null>();
+  const notInDeferred: string[] = [];
+  for (const [dir, asked] of groupByDirectory(ids, DEFERRED, hashing)) {
+    const found = await presentIn(dir, asked, slice);
     if (found === null) continue;
-    for (const id of wanted) if (!found.has(id)) notInDeferred.add(id);
+    for (const id of asked) {
+      if (found.has(id)) continue;
+      notInDeferred.push(id);
+      learned.set(id, INCOMING);
+    }
   }
-  const inNeither = new Set<string>();
-  for (const [dir, wanted] of groupByDirectory(notInDeferred, INCOMING, hashing)) {
-    const found = await presentIn(dir, wanted, slice);
+  for (const [dir, asked] of groupByDirectory(notInDeferred, INCOMING, hashing)) {
+    const found = await presentIn(dir, asked, slice);
     if (found === null) continue;
-    for (const id of wanted) if (!found.has(id)) inNeither.add(id);
+    for (const id of asked) if (!found.has(id)) learned.set(id, null);
   }
   return {
     firstQueueToTry(id: string): QueueName | null {
-      if (inNeither.has(id)) return null;
-      return notInDeferred.has(id) ? INCOMING : DEFERRED;
+      const start = learned.get(id);
+      return start === undefined ? DEFERRED : start;
     },
   };
 }
