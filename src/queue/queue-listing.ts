@@ -66,9 +66,15 @@ export interface QueueFileSightings {
 }
 
 /** The ids of `ids` grouped by the directory their file would be in, in `queue`. */
-function groupByDirectory(ids: Iterable<string>, queue: QueueName, hashing: QueueHashing): Map<string, string[]> {
+async function groupByDirectory(
+  ids: Iterable<string>,
+  queue: QueueName,
+  hashing: QueueHashing,
+  slice: TimeSlice,
+): Promise<Map<string, string[]>> {
   const groups = new Map<string, string[]>();
   for (const id of ids) {
+    if (slice.expired()) await slice.pause();
     const dir = queueDirectory(queue, id, hashing);
     const group = groups.get(dir);
     if (group === undefined) groups.set(dir, [id]);
@@ -124,19 +130,23 @@ export async function listQueueFiles(
   /** What the listings taught, per id: where to start, or null for "in neither". */
   const learned = new Map<string, QueueName | null>();
   const notInDeferred: string[] = [];
-  for (const [dir, asked] of groupByDirectory(ids, DEFERRED, hashing)) {
+  for (const [dir, asked] of await groupByDirectory(ids, DEFERRED, hashing, slice)) {
     const found = await presentIn(dir, asked, slice);
     if (found === null) continue;
     for (const id of asked) {
+      if (slice.expired()) await slice.pause();
       if (found.has(id)) continue;
       notInDeferred.push(id);
       learned.set(id, INCOMING);
     }
   }
-  for (const [dir, asked] of groupByDirectory(notInDeferred, INCOMING, hashing)) {
+  for (const [dir, asked] of await groupByDirectory(notInDeferred, INCOMING, hashing, slice)) {
     const found = await presentIn(dir, asked, slice);
     if (found === null) continue;
-    for (const id of asked) if (!found.has(id)) learned.set(id, null);
+    for (const id of asked) {
+      if (slice.expired()) await slice.pause();
+      if (!found.has(id)) learned.set(id, null);
+    }
   }
   return {
     firstQueueToTry(id: string): QueueName | null {
