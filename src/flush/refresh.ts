@@ -10,54 +10,71 @@
  * Postfix's walk dies on a one-character *logfile* (site "x"); we treat such a
  * regular file as a logfile instead, so one odd site cannot stop housekeeping.
  *
+ * The walk streams each directory (opendir, as C's scan_dir does) instead of
+ * reading it whole, and does its stat/unlink calls synchronously under one
+ * TimeSlice that the sends it starts share, so a walk over many logfiles keeps
+ * yielding to the other clients of this process.
+ *
  * Exports: refreshLogfiles(maxAge, settings).
  */
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { opendirSync, statSync, unlinkSync, type Dir } from 'node:fs';
 import { isValidQueueId } from '../queue/queue-id.js';
 import { queuePath } from '../queue/queue-path.js';
 import { strerror } from '../queue/errors.js';
+import { TimeSlice } from '../queue/time-slice.js';
 import { msg } from '../util/msg.js';
 import { eventTime, sendLogfile } from './send.js';
 import type { FlushSettings } from './settings.js';
 
 /** Logfile names below `dir`, descending into one-character hash directories. */
-async function* logfileNames(dir: string): AsyncGenerator<string> {
-  let entries;
+async function* logfileNames(dir: string, slice: TimeSlice): AsyncGenerator<string> {
+  let listing: Dir;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    listing = opendirSync(dir);
   } catch (error) {
     msg.warn(`scan_dir_push: open directory ${dir}: ${strerror(error)}`);
     return;
   }
-  for (const entry of entries) {
-    if (entry.name.length === 1 && entry.isDirectory()) {
-      yield* logfileNames(`${dir}/${entry.name}`);
-    } else {
-      yield entry.name;
+  try {
+    for (;;) {
+      if (slice.expired()) await slice.pause();
+      const entry = listing.readSync();
+      if (entry === null) return;
+      if (entry.name.length === 1 && entry.isDirectory()) {
+        yield* logfileNames(`${dir}/${entry.name}`, slice);
+      } else {
+        yield entry.name;
+      }
     }
+  } finally {
+    listing.closeSync();
   }
 }
 
 export async function refreshLogfiles(maxAge: number, settings: FlushSettings): Promise<void> {
   const now = eventTime();
-  for await (const name of logfileNames('flush')) {
+  const slice = new TimeSlice();
+  for await (const name of logfileNames('flush', slice)) {
     if (!isValidQueueId(name)) continue;
     const path = queuePath('flush', name, settings.hashing);
     let info;
     try {
-      info = await stat(path);
+      info = statSync(path, { throwIfNoEntry: false });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        msg.warn(`flush_refresh_service: stat ${path}: ${strerror(error)}`);
-      }
+      msg.warn(`flush_refresh_service: stat ${path}: ${strerror(error)}`);
       continue;
     }
+    if (info === undefined) continue;
     if (info.size === 0) {
       if (Math.floor(info.mtimeMs / 1000) + settings.purgeTime < now) {
-        await unlink(path).catch((error: unknown) => msg.warn(`remove logfile ${path}: ${strerror(error)}`));
+        try {
+          unlinkSync(path);
+        } catch (error) {
+          msg.warn(`remove logfile ${path}: ${strerror(error)}`);
+        }
       }
     } else if (Math.floor(info.atimeMs / 1000) + maxAge < now) {
-      await sendLogfile(name, 'refresh-only', settings);
+      await sendLogfile(name, 'refresh-only', settings, slice);
     }
   }
 }

@@ -10,12 +10,23 @@
  * logfile is truncated only when something was read, and always touched, so
  * that its atime says "last flushed" even on noatime mounts.
  *
- * Exports: SendMode, sendLogfile(name, mode, settings), sendQueueFile(id, settings).
+ * The ids are handled in batches of up to BATCH_LINES lines: the lines are
+ * read and filtered (bad ids, duplicates) in order, the batch's deferred and
+ * incoming hash directories are listed where that is cheaper than probing
+ * each id (queue-listing.ts, which argues why the outcome is always one C
+ * could have had), then each id gets flush_one_file, skipped when the
+ * listings showed it has no queue file. All of it is synchronous system calls
+ * under a TimeSlice, so a send of 100,000 ids keeps yielding to the other
+ * clients of this process. Log lines come in C's order.
+ *
+ * Exports: SendMode, sendLogfile(name, mode, settings, slice?), sendQueueFile(id, settings).
  */
 import { isValidQueueId } from '../queue/queue-id.js';
 import { queuePath } from '../queue/queue-path.js';
-import { openLogfileForSend } from '../queue/logfile-store.js';
+import { openLogfileForSend, type LogfileHandle } from '../queue/logfile-store.js';
 import { flushOneFile } from '../queue/queue-file.js';
+import { listQueueFiles } from '../queue/queue-listing.js';
+import { TimeSlice } from '../queue/time-slice.js';
 import { sendQueueTrigger } from '../queue/trigger.js';
 import { msg } from '../util/msg.js';
 import { FLUSH_STATUS } from '../protocol/flush-messages.js';
@@ -28,6 +39,9 @@ import type { FlushSettings } from './settings.js';
 export type SendMode = 'unthrottle-before' | 'refresh-only';
 
 const DUP_FILTER_SIZE = 10000;
+/** Lines per batch: bounds the memory of a batch (ids of at most MAX_KEPT_LINE bytes). */
+const BATCH_LINES = 8192;
+const BAD_ID_SHOWN = 30;
 const QMGR_FLUSH_DEAD = 'F';
 const QMGR_SCAN_INCOMING = 'I';
 
@@ -36,7 +50,53 @@ export function eventTime(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-export async function sendLogfile(name: string, mode: SendMode, settings: FlushSettings): Promise<number> {
+/** A logfile line past the duplicate filter: a queue id to flush, or a bad line to warn about. */
+type BatchEntry = { id: string } | { badPrefix: string };
+
+/** The lines of a send, with C's duplicate filter, BATCH_LINES at a time. */
+class SendBatches {
+  /** Lines read so far: each counts once towards C's count. */
+  linesRead = 0;
+  private readonly lines: Iterator<string>;
+  private readonly seen = new Set<string>();
+  private exhausted = false;
+
+  constructor(logfile: LogfileHandle) {
+    this.lines = logfile.lines()[Symbol.iterator]();
+  }
+
+  /** The next batch (may be empty when all its lines were duplicates), or null at the end. */
+  async next(slice: TimeSlice): Promise<BatchEntry[] | null> {
+    if (this.exhausted) return null;
+    const batch: BatchEntry[] = [];
+    for (let taken = 0; taken < BATCH_LINES; taken++) {
+      if (slice.expired()) await slice.pause();
+      const line = this.lines.next();
+      if (line.done === true) {
+        this.exhausted = true;
+        break;
+      }
+      this.linesRead++;
+      const queueId = line.value;
+      if (!isValidQueueId(queueId)) {
+        batch.push({ badPrefix: queueId.slice(0, BAD_ID_SHOWN) });
+        continue;
+      }
+      // C's filter: remembers up to 10,000 (and one) ids, then lets everything through.
+      if (this.seen.size < DUP_FILTER_SIZE && this.seen.has(queueId)) continue;
+      if (this.seen.size <= DUP_FILTER_SIZE) this.seen.add(queueId);
+      batch.push({ id: queueId });
+    }
+    return batch;
+  }
+}
+
+export async function sendLogfile(
+  name: string,
+  mode: SendMode,
+  settings: FlushSettings,
+  slice: TimeSlice = new TimeSlice(),
+): Promise<number> {
   if (!isValidQueueId(name)) return FLUSH_STATUS.BAD;
   const logfile = await openLogfileForSend(queuePath('flush', name, settings.hashing));
   if (logfile === null) return FLUSH_STATUS.OK; // no logfile: nothing queued for this site
@@ -47,21 +107,27 @@ export async function sendLogfile(name: string, mode: SendMode, settings: FlushS
       await sendQueueTrigger(settings.queueTriggerPath, QMGR_FLUSH_DEAD, settings.triggerTimeout);
     }
     const now = eventTime();
-    const seen = new Set<string>();
-    for await (const queueId of logfile.lines()) {
-      count++;
-      if (!isValidQueueId(queueId)) {
-        msg.warn(`bad queue id "${queueId.slice(0, 30)}..." in fast flush logfile ${name}`);
-        continue;
+    const batches = new SendBatches(logfile);
+    for (let batch = await batches.next(slice); batch !== null; batch = await batches.next(slice)) {
+      const ids = batch.flatMap((entry) => ('id' in entry ? [entry.id] : []));
+      const sightings = await listQueueFiles(ids, settings.hashing, slice);
+      for (const entry of batch) {
+        if (slice.expired()) await slice.pause();
+        if ('badPrefix' in entry) {
+          msg.warn(`bad queue id "${entry.badPrefix}..." in fast flush logfile ${name}`);
+          continue;
+        }
+        const firstQueue = sightings.firstQueueToTry(entry.id);
+        if (firstQueue !== null && flushOneFile(entry.id, now, 'unthrottle-before', settings.hashing, firstQueue)) {
+          count++;
+        }
       }
-      if (seen.size < DUP_FILTER_SIZE && seen.has(queueId)) continue;
-      if (seen.size <= DUP_FILTER_SIZE) seen.add(queueId);
-      if (await flushOneFile(queueId, now, 'unthrottle-before', settings.hashing)) count++;
     }
-    if (count > 0) await logfile.truncate();
-    await logfile.touch();
+    count += batches.linesRead;
+    if (count > 0) logfile.truncate();
+    logfile.touch();
   } finally {
-    await logfile.close();
+    logfile.close();
   }
   if (count > 0) await sendQueueTrigger(settings.queueTriggerPath, QMGR_SCAN_INCOMING, settings.triggerTimeout);
   return FLUSH_STATUS.OK;
@@ -69,7 +135,7 @@ export async function sendLogfile(name: string, mode: SendMode, settings: FlushS
 
 export async function sendQueueFile(queueId: string, settings: FlushSettings): Promise<number> {
   if (!isValidQueueId(queueId)) return FLUSH_STATUS.BAD;
-  if (await flushOneFile(queueId, eventTime(), 'unthrottle-after', settings.hashing)) {
+  if (flushOneFile(queueId, eventTime(), 'unthrottle-after', settings.hashing)) {
     await sendQueueTrigger(settings.queueTriggerPath, QMGR_SCAN_INCOMING, settings.triggerTimeout);
   }
   return FLUSH_STATUS.OK;

@@ -5,7 +5,8 @@
  * (site), send_file (queue_id), rfrsh and purge (no arguments), and master's
  * wakeup "W" (as rfrsh). Each request finishes its attribute list with a
  * strict scan and gets one status reply: 0 OK, 3 BAD, 4 DENY (not in
- * fast_flush_domains), -1 FAIL (a domain-list table failed). rfrsh, purge and
+ * fast_flush_domains), -1 FAIL (a domain-list table failed, or an add's
+ * write to the logfile failed and was undone; C answers 0 there). rfrsh, purge and
  * the wakeup are answered *before* the work, so the client is not kept
  * waiting. An unknown request gets no reply at all, exactly as in C.
  *
@@ -45,8 +46,9 @@ async function addService(site: Buffer, queueId: string, settings: FlushSettings
   const target = await logfileForSite(site, settings);
   if ('status' in target) return target.status;
   if (!isValidQueueId(target.name)) return FLUSH_STATUS.BAD;
-  await appendQueueId(queuePath('flush', target.name, settings.hashing), queueId);
-  return FLUSH_STATUS.OK;
+  // A failed write was undone and warned about; FAIL tells the client its id is not in the logfile.
+  const written = await appendQueueId(queuePath('flush', target.name, settings.hashing), queueId);
+  return written ? FLUSH_STATUS.OK : FLUSH_STATUS.FAIL;
 }
 
 async function sendSiteService(site: Buffer, settings: FlushSettings): Promise<number> {

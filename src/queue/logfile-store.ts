@@ -4,11 +4,29 @@
  * modes and log texts.
  *
  *   appendQueueId(relPath, id)      the "add" side: create if needed, lock,
- *                                   append "id\n", unlock, close.
+ *                                   append "id\n", unlock, close. Resolves
+ *                                   true once the id is in the file, false
+ *                                   when the write failed (nothing was left
+ *                                   behind).
  *   openLogfileForSend(relPath)     the "send" side: open and lock an existing
  *                                   logfile (null when there is none); the
- *                                   handle streams lines, truncates, touches,
+ *                                   handle reads lines, truncates, touches,
  *                                   and closes (which unlocks).
+ *
+ * All file work is synchronous system calls (microseconds each); only a lock
+ * that someone else holds is waited for asynchronously (logfile-lock.ts).
+ *
+ * Group commit: adds to one logfile that arrive while an earlier one waits
+ * for the lock (a send in progress, another process's lock) join one batch,
+ * which then does a single open + lock + write + unlock + close for all of
+ * them, in arrival order. Each add resolves only once the batch's file is
+ * closed. From the moment the lock is held to the close nothing awaits, so no
+ * id can join a batch that is already being written.
+ *
+ * A failed or short write (ENOSPC, EDQUOT, EIO, EFBIG) is undone with
+ * ftruncate() back to the size before the write, so no partial line is left
+ * for a later send to misread; the batch's adds then resolve false. (C
+ * answers OK and may leave a torn line.)
  *
  * PATH in log texts is the bare logfile name (the last component of relPath),
  * as in Postfix. Memory stays bounded however large the file or its lines: it
@@ -16,8 +34,17 @@
  *
  * Exports: appendQueueId, openLogfileForSend, LogfileHandle, MAX_KEPT_LINE
  */
-import { constants, fstatSync } from 'node:fs';
-import { mkdir, open, utimes, type FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  futimesSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { msg } from '../util/msg.js';
 import { errorCode, strerror } from './errors.js';
@@ -37,82 +64,173 @@ const READ_CHUNK = 64 * 1024;
 const LF = 0x0a;
 const NUL = 0x00;
 
-/** Opens with O_CREAT, creating missing parent (hash) directories once if needed, like mail_queue_open. */
-async function openCreating(relPath: string, flags: number): Promise<FileHandle> {
+/** Closes, ignoring errors: for descriptors given up on an error path. */
+function closeQuietly(fd: number): void {
   try {
-    return await open(relPath, flags, LOGFILE_MODE);
+    closeSync(fd);
+  } catch {
+    // already failing; the first error is the one reported
+  }
+}
+
+/** Opens with O_CREAT, creating missing parent (hash) directories once if needed, like mail_queue_open. */
+function openCreating(relPath: string, flags: number): number {
+  try {
+    return openSync(relPath, flags, LOGFILE_MODE);
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
     try {
-      await mkdir(dirname(relPath), { recursive: true, mode: HASH_DIR_MODE });
+      mkdirSync(dirname(relPath), { recursive: true, mode: HASH_DIR_MODE });
     } catch {
       throw error;
     }
-    return await open(relPath, flags, LOGFILE_MODE);
+    return openSync(relPath, flags, LOGFILE_MODE);
   }
 }
 
-/** Writes all of `data` at the file's (append) position. */
-async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-    offset += bytesWritten;
-  }
+/* ---- the add side: group commit ---- */
+
+/** Adds waiting for one commit to one logfile. */
+interface AppendBatch {
+  readonly ids: string[];
+  readonly done: Promise<boolean>;
+  settle(written: boolean): void;
+  fail(error: unknown): void;
 }
+
+function newBatch(): AppendBatch {
+  let settle!: (written: boolean) => void;
+  let fail!: (error: unknown) => void;
+  const done = new Promise<boolean>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  return { ids: [], done, settle, fail };
+}
+
+/** Per logfile, the batch still taking ids: its commit has not started writing. */
+const openBatches = new Map<string, AppendBatch>();
 
 /**
  * flush_add_path's file work: append `id` + LF to the logfile under an
- * exclusive lock. Open, lock and unlock failures are fatal; write and close
- * failures are warnings. The caller has validated `id` and the name.
+ * exclusive lock. Resolves true when written, false after a write failure
+ * (warned, and rolled back). Open, lock, unlock and rollback failures are
+ * fatal (rejects with the FatalError); a close failure is a warning, as in
+ * Postfix. The caller has validated `id` and the name.
  */
-export async function appendQueueId(relPath: string, id: string): Promise<void> {
-  const name = basename(relPath);
-  const { handle, lock } = await openLockedForAppend(relPath, name);
-  try {
-    await writeAll(handle, Buffer.from(`${id}\n`, 'latin1'));
-  } catch (error) {
-    msg.warn(`write fast flush logfile ${name}: ${strerror(error)}`);
+export function appendQueueId(relPath: string, id: string): Promise<boolean> {
+  const joined = openBatches.get(relPath);
+  if (joined !== undefined) {
+    joined.ids.push(id);
+    return joined.done;
   }
+  const batch = newBatch();
+  batch.ids.push(id);
+  openBatches.set(relPath, batch);
+  void commitBatch(relPath, batch);
+  return batch.done;
+}
+
+async function commitBatch(relPath: string, batch: AppendBatch): Promise<void> {
+  const name = basename(relPath);
+  try {
+    const { fd, lock, sizeBefore } = await openLockedForAppend(relPath, name);
+    // Synchronous from here to the close: the batch takes no more ids.
+    openBatches.delete(relPath);
+    const data = Buffer.from(batch.ids.map((id) => `${id}\n`).join(''), 'latin1');
+    let outcome: { written: boolean } | { fatal: unknown };
+    try {
+      outcome = { written: appendLines(fd, name, data, sizeBefore) };
+    } catch (error) {
+      outcome = { fatal: error };
+    }
+    unlockAndClose(fd, lock, name);
+    if ('fatal' in outcome) throw outcome.fatal;
+    batch.settle(outcome.written);
+  } catch (error) {
+    if (openBatches.get(relPath) === batch) openBatches.delete(relPath);
+    batch.fail(error);
+  }
+}
+
+/** Unlock (fatal on failure), then close (a warning on failure, as C's fclose). */
+function unlockAndClose(fd: number, lock: HeldLock, name: string): void {
   try {
     lock.unlock(`flush_add_path: unlock fast flush logfile ${name}`);
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    closeQuietly(fd);
     throw error;
   }
   try {
-    await handle.close();
+    closeSync(fd);
   } catch (error) {
     msg.warn(`write fast flush logfile ${name}: ${strerror(error)}`);
   }
 }
 
 /**
- * Opens (creating) and locks a logfile for appending. A refresh removes empty
- * logfiles without taking their lock (C does so too); if that happened between
- * our open and our lock, the file we hold is no longer linked and an id written
- * to it would be lost, so we start over with the new file.
+ * Writes all of `data` at the end of the locked logfile. On failure: warns,
+ * cuts the file back to `sizeBefore` when part of the data got in (fatal if
+ * that fails: a torn line would be misread by the next send), returns false.
  */
-async function openLockedForAppend(relPath: string, name: string): Promise<{ handle: FileHandle; lock: HeldLock }> {
-  for (;;) {
-    let handle: FileHandle;
+function appendLines(fd: number, name: string, data: Buffer, sizeBefore: number): boolean {
+  let offset = 0;
+  try {
+    while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
+    return true;
+  } catch (error) {
+    msg.warn(`write fast flush logfile ${name}: ${strerror(error)}`);
+  }
+  if (offset > 0) {
     try {
-      handle = await openCreating(relPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT);
+      ftruncateSync(fd, sizeBefore);
+    } catch (error) {
+      msg.fatal(`flush_add_path: truncate fast flush logfile ${name}: ${strerror(error)}`);
+    }
+  }
+  return false;
+}
+
+/**
+ * Opens (creating) and locks a logfile for appending; also returns its size
+ * under the lock. A refresh removes empty logfiles without taking their lock
+ * (C does so too); if that happened between our open and our lock, the file
+ * we hold is no longer linked and an id written to it would be lost, so we
+ * start over with the new file.
+ */
+async function openLockedForAppend(
+  relPath: string,
+  name: string,
+): Promise<{ fd: number; lock: HeldLock; sizeBefore: number }> {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openCreating(relPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT);
     } catch (error) {
       return msg.fatal(`flush_add_path: open fast flush logfile ${name}: ${strerror(error)}`);
     }
     let lock: HeldLock;
     try {
-      lock = await lockExclusive(handle.fd, relPath, `flush_add_path: lock fast flush logfile ${name}`);
+      lock = await lockExclusive(fd, relPath, `flush_add_path: lock fast flush logfile ${name}`);
     } catch (error) {
-      await handle.close().catch(() => undefined);
+      closeQuietly(fd);
       throw error;
     }
-    if (fstatSync(handle.fd).nlink > 0) return { handle, lock };
+    let info;
+    try {
+      info = fstatSync(fd);
+    } catch (error) {
+      lock.unlock(`flush_add_path: unlock fast flush logfile ${name}`);
+      closeQuietly(fd);
+      return msg.fatal(`flush_add_path: fstat fast flush logfile ${name}: ${strerror(error)}`);
+    }
+    if (info.nlink > 0) return { fd, lock, sizeBefore: info.size };
     lock.unlock(`flush_add_path: unlock fast flush logfile ${name}`);
-    await handle.close().catch(() => undefined);
+    closeQuietly(fd);
   }
 }
+
+/* ---- the send side ---- */
 
 /** An open, exclusively locked logfile being flushed (flush_send_path). */
 export interface LogfileHandle {
@@ -124,15 +242,16 @@ export interface LogfileHandle {
    * (Postfix handles lines as C strings) and at MAX_KEPT_LINE bytes. Bytes map
    * one-to-one to characters (latin1), so lengths are byte counts. A read
    * error ends the lines early and is reported by close(), as Postfix does.
-   * Iterate once.
+   * Reads READ_CHUNK bytes at a time, synchronously, as the caller pulls
+   * lines. Iterate once.
    */
-  lines(): AsyncIterable<string>;
+  lines(): Iterable<string>;
   /** ftruncate(0); fatal on failure. */
-  truncate(): Promise<void>;
+  truncate(): void;
   /** Sets atime and mtime to now (marks the logfile as just flushed); errors are ignored. */
-  touch(): Promise<void>;
+  touch(): void;
   /** Unlocks (fatal on failure) and closes (warning on failure or after a read error). Call once. */
-  close(): Promise<void>;
+  close(): void;
 }
 
 class SendLogfile implements LogfileHandle {
@@ -140,12 +259,11 @@ class SendLogfile implements LogfileHandle {
 
   constructor(
     readonly name: string,
-    private readonly relPath: string,
-    private readonly handle: FileHandle,
+    private readonly fd: number,
     private readonly lock: HeldLock,
   ) {}
 
-  async *lines(): AsyncGenerator<string> {
+  *lines(): Generator<string> {
     const buffer = Buffer.allocUnsafe(READ_CHUNK);
     // The current line so far: its kept bytes, whether it has been cut (NUL
     // seen, or MAX_KEPT_LINE reached) so its remaining bytes are dropped, and
@@ -157,25 +275,37 @@ class SendLogfile implements LogfileHandle {
     for (;;) {
       let bytesRead: number;
       try {
-        ({ bytesRead } = await this.handle.read(buffer, 0, READ_CHUNK, null));
+        bytesRead = readSync(this.fd, buffer, 0, READ_CHUNK, null);
       } catch (error) {
         this.readError = error;
         break;
       }
       if (bytesRead === 0) break;
       const data = buffer.subarray(0, bytesRead);
+      // Where the next NUL at or after `start` is (bytesRead: none); found
+      // again only once passed, so each chunk is scanned for NULs once.
+      let nul = -1;
       let start = 0;
-      while (start < data.length) {
+      while (start < bytesRead) {
+        if (nul < start) {
+          nul = data.indexOf(NUL, start);
+          if (nul < 0) nul = bytesRead;
+        }
         const lf = data.indexOf(LF, start);
-        const end = lf < 0 ? data.length : lf;
+        const end = lf < 0 ? bytesRead : lf;
         if (!cut) {
-          const piece = data.subarray(start, end);
-          const nul = piece.indexOf(NUL);
-          const usable = nul < 0 ? piece.length : nul;
-          const take = Math.min(usable, MAX_KEPT_LINE - keptLength);
-          piece.copy(kept, keptLength, 0, take);
+          const usableEnd = Math.min(end, nul);
+          const take = Math.min(usableEnd - start, MAX_KEPT_LINE - keptLength);
+          if (lf >= 0 && keptLength === 0) {
+            // The whole line is in this chunk: no copy through `kept`.
+            yield data.toString('latin1', start, start + take);
+            start = lf + 1;
+            pending = false;
+            continue;
+          }
+          data.copy(kept, keptLength, start, start + take);
           keptLength += take;
-          cut = take < piece.length;
+          cut = take < end - start;
         }
         if (lf < 0) {
           pending = true;
@@ -191,29 +321,33 @@ class SendLogfile implements LogfileHandle {
     if (pending) yield kept.toString('latin1', 0, keptLength);
   }
 
-  async truncate(): Promise<void> {
+  truncate(): void {
     try {
-      await this.handle.truncate(0);
+      ftruncateSync(this.fd, 0);
     } catch (error) {
       msg.fatal(`flush_send_path: truncate fast flush logfile ${this.name}: ${strerror(error)}`);
     }
   }
 
-  async touch(): Promise<void> {
-    const now = new Date();
-    await utimes(this.relPath, now, now).catch(() => undefined);
+  touch(): void {
+    const now = Date.now() / 1000;
+    try {
+      futimesSync(this.fd, now, now);
+    } catch {
+      // as C's (void) utimes(): a logfile we cannot touch is flushed again sooner, no harm
+    }
   }
 
-  async close(): Promise<void> {
+  close(): void {
     try {
       this.lock.unlock(`flush_send_path: unlock fast flush logfile ${this.name}`);
     } catch (error) {
-      await this.handle.close().catch(() => undefined);
+      closeQuietly(this.fd);
       throw error;
     }
     let closeError = this.readError;
     try {
-      await this.handle.close();
+      closeSync(this.fd);
     } catch (error) {
       closeError ??= error;
     }
@@ -230,18 +364,18 @@ class SendLogfile implements LogfileHandle {
  */
 export async function openLogfileForSend(relPath: string): Promise<LogfileHandle | null> {
   const name = basename(relPath);
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(relPath, constants.O_RDWR);
+    fd = openSync(relPath, constants.O_RDWR);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     return msg.fatal(`flush_send_path: open fast flush logfile ${name}: ${strerror(error)}`);
   }
   try {
-    const lock = await lockExclusive(handle.fd, relPath, `flush_send_path: lock fast flush logfile ${name}`);
-    return new SendLogfile(name, relPath, handle, lock);
+    const lock = await lockExclusive(fd, relPath, `flush_send_path: lock fast flush logfile ${name}`);
+    return new SendLogfile(name, fd, lock);
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    closeQuietly(fd);
     throw error;
   }
 }

@@ -13,12 +13,19 @@
  *   3. rename deferred -> incoming (creating missing incoming hash
  *      directories and retrying once).
  * ENOENT is silent everywhere: another flush process may have moved the file.
- * Other failures are warnings with Postfix's wording.
+ * Other failures are warnings with Postfix's wording. All system calls are
+ * synchronous (microseconds each); callers with many files to handle use a
+ * TimeSlice between them.
  *
- * Exports: flushOneFile(id, now, mode, hashing), UnthrottleMode
+ * A caller that already knows (from a directory listing, queue-listing.ts)
+ * that the file was not in deferred may start at incoming: step 1 then
+ * begins with the incoming utime, which is where C goes after its deferred
+ * utime failed.
+ *
+ * Exports: flushOneFile(id, now, mode, hashing, firstQueue?), UnthrottleMode,
+ *          QueueName, DEFERRED, INCOMING
  */
-import { constants } from 'node:fs';
-import { mkdir, rename, utimes } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { msg } from '../util/msg.js';
 import { errorCode, strerror } from './errors.js';
@@ -28,21 +35,32 @@ import { safeOpenExisting } from './safe-open.js';
 /** 'unthrottle-before' also covers refresh/purge: both leave the file mode alone. */
 export type UnthrottleMode = 'unthrottle-before' | 'unthrottle-after';
 
-const DEFERRED = 'deferred';
-const INCOMING = 'incoming';
+export const DEFERRED = 'deferred';
+export const INCOMING = 'incoming';
+/** The queues flush moves files between. */
+export type QueueName = typeof DEFERRED | typeof INCOMING;
+
 /** MAIL_QUEUE_STAT_READY: owner rwx; a file without all three is not complete yet. */
 const STAT_READY = 0o700;
 /** MAIL_QUEUE_STAT_UNTHROTTLE: group read. */
 const STAT_UNTHROTTLE = 0o040;
 const QUEUE_DIR_MODE = 0o700;
 
-/** rename(), and on failure create the target's directories and retry once (mail_queue_rename). */
-async function renameCreatingDirs(from: string, to: string): Promise<void> {
+/**
+ * rename(), and when that fails with ENOENT, create the target's directories
+ * and retry once (mail_queue_rename). Throws the last error.
+ */
+function renameCreatingDirs(from: string, to: string): void {
   try {
-    await rename(from, to);
-  } catch {
-    await mkdir(dirname(to), { recursive: true, mode: QUEUE_DIR_MODE });
-    await rename(from, to);
+    renameSync(from, to);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+    try {
+      mkdirSync(dirname(to), { recursive: true, mode: QUEUE_DIR_MODE });
+    } catch {
+      throw error;
+    }
+    renameSync(from, to);
   }
 }
 
@@ -51,20 +69,21 @@ async function renameCreatingDirs(from: string, to: string): Promise<void> {
  * work for the logfile's count, and makes send_file trigger qmgr). `now` is
  * in whole seconds (the event-loop clock of the request).
  */
-export async function flushOneFile(
+export function flushOneFile(
   id: string,
   now: number,
   mode: UnthrottleMode,
   hashing: QueueHashing,
-): Promise<boolean> {
+  firstQueue: QueueName = DEFERRED,
+): boolean {
   const myname = 'flush_one_file';
 
   // Another flush process may have just moved it from deferred to incoming.
-  let queue = DEFERRED;
+  let queue: QueueName = firstQueue;
   let path = queuePath(queue, id, hashing);
   for (;;) {
     try {
-      await utimes(path, now, now);
+      utimesSync(path, now, now);
       break;
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') msg.warn(`${myname}: update ${path} time stamps: ${strerror(error)}`);
@@ -75,11 +94,11 @@ export async function flushOneFile(
   }
 
   if (mode === 'unthrottle-after') {
-    let opened = await safeOpenExisting(path, constants.O_RDWR);
+    let opened = safeOpenExisting(path, constants.O_RDWR);
     if (!opened.ok && opened.code === 'ENOENT' && queue !== INCOMING) {
       queue = INCOMING;
       path = queuePath(queue, id, hashing);
-      opened = await safeOpenExisting(path, constants.O_RDWR);
+      opened = safeOpenExisting(path, constants.O_RDWR);
     }
     if (!opened.ok) {
       if (opened.code !== 'ENOENT') msg.warn(`${myname}: open ${path}: ${opened.why}`);
@@ -89,18 +108,22 @@ export async function flushOneFile(
     try {
       if ((fileMode & STAT_READY) !== STAT_READY) return false;
       try {
-        await opened.handle.chmod(fileMode | STAT_UNTHROTTLE);
+        fchmodSync(opened.fd, fileMode | STAT_UNTHROTTLE);
       } catch (error) {
         msg.warn(`${myname}: fchmod ${path}: ${strerror(error)}`);
       }
     } finally {
-      await opened.handle.close().catch(() => undefined);
+      try {
+        closeSync(opened.fd);
+      } catch {
+        // C ignores this close's result too
+      }
     }
   }
 
   if (queue !== INCOMING) {
     try {
-      await renameCreatingDirs(path, queuePath(INCOMING, id, hashing));
+      renameCreatingDirs(path, queuePath(INCOMING, id, hashing));
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') {
         msg.warn(`${path}: rename from ${queue} to ${INCOMING}: ${strerror(error)}`);

@@ -11,7 +11,8 @@
  * through the same rule, which is why `verylongdomainz_example_com` lands in
  * flush/0/0/ when flush is hashed.
  *
- * Exports: QueueHashing, queueHashing(names, depth), queuePath(queue, id, hashing)
+ * Exports: QueueHashing, queueHashing(names, depth), queuePath(queue, id, hashing),
+ *          queueDirectory(queue, id, hashing)
  */
 import { msg } from '../util/msg.js';
 import { isValidQueueId } from './queue-id.js';
@@ -61,23 +62,27 @@ function hashSource(id: string): string {
 const QUEUE_NAME_CHARS = /^[A-Za-z0-9]{1,100}$/;
 
 /**
- * `queue/[h1/h2/…/]id`. A bad queue name or ID is a programming error (callers
- * validate client input first), so it panics like Postfix does.
+ * `queue/[h1/h2/…]`: the directory that holds `id`'s file in `queue`. A bad
+ * queue name or ID is a programming error (callers validate client input
+ * first), so it panics like Postfix does.
  */
-export function queuePath(queue: string, id: string, hashing: QueueHashing): string {
+export function queueDirectory(queue: string, id: string, hashing: QueueHashing): string {
   if (!QUEUE_NAME_CHARS.test(queue)) msg.panic(`mail_queue_dir: bad queue name: ${queue}`);
   if (!isValidQueueId(id)) msg.panic(`mail_queue_dir: bad queue id: ${id}`);
   const lowerQueue = queue.toLowerCase();
-  if (!hashing.hashQueueNames.some((name) => name.toLowerCase() === lowerQueue)) {
-    return `${queue}/${id}`;
-  }
+  if (!hashing.hashQueueNames.some((name) => name.toLowerCase() === lowerQueue)) return queue;
   if (!Number.isInteger(hashing.depth) || hashing.depth < 1) {
     msg.panic(`dir_forest: depth ${hashing.depth}`);
   }
   const source = hashSource(id);
-  let dirs = '';
+  let dir = queue;
   for (let level = 0; level < hashing.depth; level++) {
-    dirs += `${source[level] ?? '_'}/`;
+    dir += `/${source[level] ?? '_'}`;
   }
-  return `${queue}/${dirs}${id}`;
+  return dir;
+}
+
+/** `queue/[h1/h2/…/]id`; panics on a bad queue name or ID (see queueDirectory). */
+export function queuePath(queue: string, id: string, hashing: QueueHashing): string {
+  return `${queueDirectory(queue, id, hashing)}/${id}`;
 }

@@ -9,46 +9,56 @@
  * must agree with an lstat() of the name (same device, inode, link count and
  * mode), so a file swapped in behind our back is refused.
  *
+ * System calls are synchronous (microseconds each); the caller owns the
+ * returned descriptor and closes it.
+ *
  * Exports: safeOpenExisting(path, flags) -> SafeOpenResult
  */
-import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
 import { msg } from '../util/msg.js';
 import { errorCode, strerror } from './errors.js';
 
 export type SafeOpenResult =
-  | { ok: true; handle: FileHandle; stat: BigIntStats }
+  | { ok: true; fd: number; stat: BigIntStats }
   /** `code` plays the role of C's errno (ENOENT means "not there"); `why` is safe_open's reason text. */
   | { ok: false; code: string; why: string };
 
 /** The exception for root-owned symlinks: only inside a root-owned directory nobody else can write. */
-async function trustedRootSymlink(path: string): Promise<boolean> {
+function trustedRootSymlink(path: string): boolean {
   try {
-    const parent = await stat(dirname(path));
+    const parent = statSync(dirname(path));
     return parent.uid === 0 && (parent.mode & 0o022) === 0;
   } catch {
     return false;
   }
 }
 
-export async function safeOpenExisting(path: string, flags: number): Promise<SafeOpenResult> {
-  let handle: FileHandle;
+function closeQuietly(fd: number): void {
   try {
-    handle = await open(path, flags);
+    closeSync(fd);
+  } catch {
+    // refusing anyway
+  }
+}
+
+export function safeOpenExisting(path: string, flags: number): SafeOpenResult {
+  let fd: number;
+  try {
+    fd = openSync(path, flags);
   } catch (error) {
     return { ok: false, code: errorCode(error) ?? 'EIO', why: `cannot open file: ${strerror(error)}` };
   }
-  const refuse = async (code: string, why: string): Promise<SafeOpenResult> => {
-    await handle.close().catch(() => undefined);
+  const refuse = (code: string, why: string): SafeOpenResult => {
+    closeQuietly(fd);
     return { ok: false, code, why };
   };
 
   let fileStat: BigIntStats;
   try {
-    fileStat = await handle.stat({ bigint: true });
+    fileStat = fstatSync(fd, { bigint: true });
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    closeQuietly(fd);
     return msg.fatal(`${path}: bad open file status: ${strerror(error)}`);
   }
   if (fileStat.nlink !== 1n) return refuse('EPERM', `file has ${fileStat.nlink} hard links`);
@@ -56,13 +66,13 @@ export async function safeOpenExisting(path: string, flags: number): Promise<Saf
 
   let nameStat: BigIntStats;
   try {
-    nameStat = await lstat(path, { bigint: true });
+    nameStat = lstatSync(path, { bigint: true });
   } catch (error) {
     return refuse('EPERM', `file status changed unexpectedly: ${strerror(error)}`);
   }
   if (nameStat.isSymbolicLink()) {
-    if (nameStat.uid === 0n && (await trustedRootSymlink(path))) {
-      return { ok: true, handle, stat: fileStat };
+    if (nameStat.uid === 0n && trustedRootSymlink(path)) {
+      return { ok: true, fd, stat: fileStat };
     }
     return refuse('EPERM', 'file is a symbolic link');
   }
@@ -74,5 +84,5 @@ export async function safeOpenExisting(path: string, flags: number): Promise<Saf
   ) {
     return refuse('EPERM', 'file status changed unexpectedly');
   }
-  return { ok: true, handle, stat: fileStat };
+  return { ok: true, fd, stat: fileStat };
 }

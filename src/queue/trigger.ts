@@ -16,8 +16,7 @@
  *
  * Exports: sendQueueTrigger(relPath, request, timeoutSec)
  */
-import { constants } from 'node:fs';
-import { stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, statSync, writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { msg } from '../util/msg.js';
@@ -121,14 +120,17 @@ async function unixTrigger(path: string, request: Buffer, timeoutSec: number): P
 /** Delay between write attempts while the FIFO is full. */
 const FIFO_RETRY_MS = 20;
 
-/** write_buf on a non-blocking FIFO: all bytes, retrying while full, within timeoutSec. */
-async function writeFifo(handle: FileHandle, data: Buffer, timeoutSec: number): Promise<void> {
+/**
+ * write_buf on a non-blocking FIFO: all bytes, retrying while full, within
+ * timeoutSec. The writes never block (O_NONBLOCK); a full FIFO is waited for
+ * with a timer.
+ */
+async function writeFifo(fd: number, data: Buffer, timeoutSec: number): Promise<void> {
   const deadline = Date.now() + timeoutSec * 1000;
   let offset = 0;
   while (offset < data.length) {
     try {
-      const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-      offset += bytesWritten;
+      offset += writeSync(fd, data, offset, data.length - offset);
     } catch (error) {
       if (errorCode(error) !== 'EAGAIN' || (timeoutSec > 0 && Date.now() >= deadline)) throw error;
       await sleep(FIFO_RETRY_MS);
@@ -137,18 +139,18 @@ async function writeFifo(handle: FileHandle, data: Buffer, timeoutSec: number): 
 }
 
 async function fifoTrigger(path: string, request: Buffer, timeoutSec: number): Promise<void> {
-  const opened = await safeOpenExisting(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  const opened = safeOpenExisting(path, constants.O_WRONLY | constants.O_NONBLOCK);
   if (!opened.ok) {
     if (msg.verbose) msg.info(`fifo_trigger: open ${path}: ${opened.why}`);
     return;
   }
   try {
-    await writeFifo(opened.handle, request, timeoutSec);
+    await writeFifo(opened.fd, request, timeoutSec);
   } catch (error) {
     if (msg.verbose) msg.warn(`fifo_trigger: write ${path}: ${strerror(error)}`);
   }
   try {
-    await opened.handle.close();
+    closeSync(opened.fd);
   } catch (error) {
     if (msg.verbose) msg.warn(`fifo_trigger: close ${path}: ${strerror(error)}`);
   }
@@ -162,7 +164,7 @@ async function fifoTrigger(path: string, request: Buffer, timeoutSec: number): P
 export async function sendQueueTrigger(relPath: string, request: string, timeoutSec: number): Promise<void> {
   let target;
   try {
-    target = await stat(relPath);
+    target = statSync(relPath);
   } catch (error) {
     msg.warn(`unable to look up ${relPath}: ${strerror(error)}`);
     return;

@@ -4,7 +4,7 @@
  * in-process (no sockets to the service; a recording qmgr on public/qmgr).
  */
 import test from 'ava';
-import { readFileSync, statSync, writeFileSync, mkdirSync, utimesSync, existsSync } from 'node:fs';
+import { readFileSync, statSync, symlinkSync, writeFileSync, mkdirSync, utimesSync, existsSync } from 'node:fs';
 import {
   converse,
   enterScratchQueue,
@@ -102,6 +102,15 @@ test.serial('a surplus trailing attribute is tolerated with a warning and the ad
   t.deepEqual(reply, STATUS_OK);
   t.is(readFileSync('flush/example_com', 'latin1'), 'ABC\n');
   t.true(warnings.includes('warning: unexpected attribute foo from flush socket (expecting: (list terminator))'));
+});
+
+test.serial('an add whose logfile write fails answers FLUSH_STAT_FAIL, with Postfix\'s warning', async (t) => {
+  symlinkSync('/dev/full', 'flush/example_com');
+  const { reply, warnings } = await converse(settings(), [
+    request('request', 'add', 'site', 'example.com', 'queue_id', 'ABC'),
+  ]);
+  t.deepEqual(reply, STATUS_FAIL);
+  t.deepEqual(warnings, ['warning: write fast flush logfile example_com: No space left on device']);
 });
 
 test.serial('send_site moves listed deferred files to incoming, truncates the logfile, triggers F then I', async (t) => {

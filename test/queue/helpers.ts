@@ -3,11 +3,13 @@
  * directory to chdir into (the queue layer works relative to the working
  * directory, as the daemon does after chdir/chroot), a capture of msg output,
  * and a child process that holds real flock(2) locks the way a C flush
- * process would.
+ * process would, and a spy on node:fs functions (to count system calls).
  *
- * Exports: inScratchDir, captureMsgs, holdLocks, LockHolder
+ * Exports: inScratchDir, captureMsgs, holdLocks, LockHolder, spyOnFs, FsSpy
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +69,41 @@ export async function holdLocks(paths: string[]): Promise<LockHolder> {
     async release(): Promise<void> {
       child.stdin?.end();
       await exited;
+    },
+  };
+}
+
+export interface FsSpy {
+  /** The first argument (a path or fd) of every call so far. */
+  readonly calls: unknown[];
+  /** Puts the original function back. */
+  restore(): void;
+}
+
+type FsFunctionName = 'openSync' | 'writeSync' | 'utimesSync' | 'opendirSync' | 'renameSync';
+
+type FsFunction = (...args: unknown[]) => unknown;
+
+/**
+ * Records calls of one node:fs function, as seen by every module's named
+ * imports too (syncBuiltinESMExports updates their live bindings). With
+ * `instead`, that runs in place of the function (it gets the original to
+ * call), e.g. to inject a failure.
+ */
+export function spyOnFs(name: FsFunctionName, instead?: (original: FsFunction, args: unknown[]) => unknown): FsSpy {
+  const real = fs[name];
+  const original = (real as FsFunction).bind(fs);
+  const calls: unknown[] = [];
+  (fs as unknown as Record<string, unknown>)[name] = (...args: unknown[]): unknown => {
+    calls.push(args[0]);
+    return instead === undefined ? original(...args) : instead(original, args);
+  };
+  syncBuiltinESMExports();
+  return {
+    calls,
+    restore(): void {
+      (fs as unknown as Record<string, unknown>)[name] = real;
+      syncBuiltinESMExports();
     },
   };
 }

@@ -2,30 +2,50 @@
  * logfile-store.test.ts - appendQueueId and openLogfileForSend: file and
  * directory modes, round trips, line splitting of corrupt content, large
  * files, bounded memory on a pathological line, locking against other
- * processes and within the process, and Postfix's log texts.
+ * processes and within the process, group commit of concurrent adds, the
+ * rollback of failed writes (injected, and on a full tmpfs when we may mount
+ * one), and Postfix's log texts.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, symlinkSync, writeFileSync, ftruncateSync, writeSync, unlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmdirSync,
+  symlinkSync,
+  writeFileSync,
+  ftruncateSync,
+  writeSync,
+  unlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readFile, stat, utimes } from 'node:fs/promises';
 import { appendQueueId, openLogfileForSend, MAX_KEPT_LINE, type LogfileHandle } from '../../src/queue/logfile-store.js';
 import { FatalError } from '../../src/util/msg.js';
-import { captureMsgs, holdLocks, inScratchDir } from './helpers.js';
+import { gatedTests, type Requirement } from '../helpers/requirements.js';
+import { captureMsgs, holdLocks, inScratchDir, spyOnFs } from './helpers.js';
 
-async function readAllLines(handle: LogfileHandle): Promise<string[]> {
-  const lines: string[] = [];
-  for await (const line of handle.lines()) lines.push(line);
-  return lines;
+function readAllLines(handle: LogfileHandle): string[] {
+  return [...handle.lines()];
 }
 
 async function sendLines(relPath: string): Promise<string[]> {
   const handle = await openLogfileForSend(relPath);
   if (handle === null) throw new Error(`${relPath} absent`);
   try {
-    return await readAllLines(handle);
+    return readAllLines(handle);
   } finally {
-    await handle.close();
+    handle.close();
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function lockIsFree(path: string): Promise<boolean> {
@@ -63,10 +83,10 @@ test.serial('append then send: round trip, duplicates kept, truncate, touch, unl
     if (handle === null) return t.fail('logfile absent');
     t.is(handle.name, 'example_test');
     t.false(await lockIsFree('flush/example_test'));
-    t.deepEqual(await readAllLines(handle), ids);
-    await handle.truncate();
-    await handle.touch();
-    await handle.close();
+    t.deepEqual(readAllLines(handle), ids);
+    handle.truncate();
+    handle.touch();
+    handle.close();
     t.true(await lockIsFree('flush/example_test'));
     const after = await stat('flush/example_test');
     t.is(after.size, 0);
@@ -92,9 +112,9 @@ test.serial('touch without reading still updates the time stamps of an empty log
     await utimes('flush/empty', old, old);
     const handle = await openLogfileForSend('flush/empty');
     if (handle === null) return t.fail('logfile absent');
-    t.deepEqual(await readAllLines(handle), []);
-    await handle.touch();
-    await handle.close();
+    t.deepEqual(readAllLines(handle), []);
+    handle.touch();
+    handle.close();
     t.true((await stat('flush/empty')).atime.getFullYear() > 2020);
   });
 });
@@ -185,10 +205,10 @@ test.serial('an append in the same process waits until a send has closed the log
     const handle = await openLogfileForSend('flush/site');
     if (handle === null) return t.fail('logfile absent');
     const appending = appendQueueId('flush/site', 'ID2');
-    t.deepEqual(await readAllLines(handle), ['ID1']);
+    t.deepEqual(readAllLines(handle), ['ID1']);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await handle.truncate();
-    await handle.close();
+    handle.truncate();
+    handle.close();
     await appending;
     // The new ID was appended after the truncation, so it is not lost.
     t.is(await readFile('flush/site', 'latin1'), 'ID2\n');
@@ -222,11 +242,13 @@ test.serial('a failed write is a warning and the append still unlocks and closes
     symlinkSync('/dev/full', 'flush/full');
     const captured = captureMsgs();
     try {
-      await appendQueueId('flush/full', 'ABC');
+      t.false(await appendQueueId('flush/full', 'ABC'));
     } finally {
       captured.stop();
     }
     t.deepEqual(captured.lines, ['warning: write fast flush logfile full: No space left on device']);
+    // Unlocked and closed: the next add gets the lock at once.
+    t.false(await appendQueueId('flush/full', 'DEF'));
   });
 });
 
@@ -243,4 +265,168 @@ test.serial('an id is not lost when the logfile is removed between our open and 
     await appending;
     t.is(await readFile('flush/example_com', 'latin1'), 'SAVED1\n');
   });
+});
+
+test.serial('concurrent adds to one logfile share one open and one write, lines in arrival order', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    const ids = Array.from({ length: 32 }, (_, i) => `GROUP${i}`);
+    const opens = spyOnFs('openSync');
+    const writes = spyOnFs('writeSync');
+    let results: boolean[];
+    try {
+      results = await Promise.all(ids.map((id) => appendQueueId('flush/site', id)));
+    } finally {
+      opens.restore();
+      writes.restore();
+    }
+    t.deepEqual(results, ids.map(() => true));
+    t.is(readFileSync('flush/site', 'latin1'), ids.map((id) => `${id}\n`).join(''));
+    t.deepEqual(opens.calls, ['flush/site']);
+    t.is(writes.calls.length, 1);
+  });
+});
+
+test.serial('adds arriving while another process holds the lock go in together, each answered after its line is in', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    writeFileSync('flush/site', 'OLD1\n');
+    const holder = await holdLocks(['flush/site']);
+    const writes = spyOnFs('writeSync');
+    const answered: string[] = [];
+    const appends: Promise<void>[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const id = `WAIT${i}`;
+        appends.push(
+          appendQueueId('flush/site', id).then((written) => {
+            t.true(written);
+            // The reply may only go out once this id is really in the file.
+            t.true(readFileSync('flush/site', 'latin1').includes(`${id}\n`));
+            answered.push(id);
+          }),
+        );
+        await sleep(20); // separate arrivals, as from separate clients
+      }
+      await sleep(100);
+      t.deepEqual(answered, []);
+      t.is(readFileSync('flush/site', 'latin1'), 'OLD1\n');
+      await holder.release();
+      await Promise.all(appends);
+    } finally {
+      writes.restore();
+    }
+    t.deepEqual(answered, ['WAIT0', 'WAIT1', 'WAIT2', 'WAIT3', 'WAIT4']);
+    t.is(readFileSync('flush/site', 'latin1'), 'OLD1\nWAIT0\nWAIT1\nWAIT2\nWAIT3\nWAIT4\n');
+    t.is(writes.calls.length, 1);
+  });
+});
+
+test.serial('adds during a send of this process go in as one batch after the truncate', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    writeFileSync('flush/site', 'SENT1\n');
+    const handle = await openLogfileForSend('flush/site');
+    if (handle === null) return t.fail('logfile absent');
+    const writes = spyOnFs('writeSync');
+    try {
+      const appending = Promise.all(['NEW1', 'NEW2', 'NEW3'].map((id) => appendQueueId('flush/site', id)));
+      await sleep(50);
+      t.deepEqual(readAllLines(handle), ['SENT1']);
+      handle.truncate();
+      handle.close();
+      t.deepEqual(await appending, [true, true, true]);
+    } finally {
+      writes.restore();
+    }
+    t.is(readFileSync('flush/site', 'latin1'), 'NEW1\nNEW2\nNEW3\n');
+    t.is(writes.calls.length, 1);
+  });
+});
+
+test.serial('a short write followed by a failure is cut back to the old size; the adds answer false', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    writeFileSync('flush/site', 'OLD1\n');
+    let attempts = 0;
+    const writes = spyOnFs('writeSync', (original, args) => {
+      attempts++;
+      const [fd, buffer, offset, length] = args as [number, Buffer, number, number];
+      if (attempts === 1) return original(fd, buffer, offset, Math.min(length, 7)); // "PART1\nP"
+      throw Object.assign(new Error('EDQUOT: disk quota exceeded, write'), { code: 'EDQUOT' });
+    });
+    const captured = captureMsgs();
+    let results: boolean[];
+    try {
+      results = await Promise.all(['PART1', 'PART2'].map((id) => appendQueueId('flush/site', id)));
+    } finally {
+      writes.restore();
+      captured.stop();
+    }
+    t.deepEqual(results, [false, false]);
+    t.is(attempts, 2);
+    t.is(readFileSync('flush/site', 'latin1'), 'OLD1\n');
+    t.deepEqual(captured.lines, ['warning: write fast flush logfile site: Disk quota exceeded']);
+    t.true(await appendQueueId('flush/site', 'LATER1'));
+    t.is(readFileSync('flush/site', 'latin1'), 'OLD1\nLATER1\n');
+  });
+});
+
+const tmpfsMount: Requirement = {
+  what: 'mounting a tmpfs (root)',
+  missing(): string | null {
+    if (process.getuid?.() !== 0) return 'not running as root';
+    const dir = mkdtempSync(join(tmpdir(), 'ff-tmpfs-probe-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' });
+      execFileSync('umount', [dir], { stdio: 'pipe' });
+      return null;
+    } catch (error) {
+      return `mount -t tmpfs failed: ${(error as Error).message}`;
+    } finally {
+      rmdirSync(dir);
+    }
+  },
+};
+const withTmpfs = gatedTests(tmpfsMount);
+
+withTmpfs.serial('on a full file system an add leaves no partial line behind and answers false', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ff-tmpfs-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+  const previous = process.cwd();
+  try {
+    process.chdir(dir);
+    mkdirSync('flush');
+    // 4000 bytes: the logfile's page has 96 bytes left, and the file system none.
+    const before = 'OLD1\n'.repeat(800);
+    writeFileSync('flush/site', before);
+    const filler = openSync('filler', 'w');
+    const page = Buffer.alloc(4096, 0x46);
+    t.throws(
+      () => {
+        for (;;) writeSync(filler, page);
+      },
+      { code: 'ENOSPC' },
+    );
+    closeSync(filler);
+    // 20 lines of 11 bytes: the first 96 bytes fit, the rest does not.
+    const ids = Array.from({ length: 20 }, (_, i) => `FULL${String(i).padStart(6, '0')}`);
+    const captured = captureMsgs();
+    let results: boolean[];
+    try {
+      results = await Promise.all(ids.map((id) => appendQueueId('flush/site', id)));
+    } finally {
+      captured.stop();
+    }
+    t.deepEqual(results, ids.map(() => false));
+    t.is(readFileSync('flush/site', 'latin1'), before);
+    t.deepEqual(captured.lines, ['warning: write fast flush logfile site: No space left on device']);
+    unlinkSync('filler');
+    t.true(await appendQueueId('flush/site', 'ROOM1'));
+    t.is(readFileSync('flush/site', 'latin1'), `${before}ROOM1\n`);
+  } finally {
+    process.chdir(previous);
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+    rmdirSync(dir);
+  }
 });

@@ -1,0 +1,157 @@
+/*
+ * queue-listing.ts - learn which of many queue ids have a file in deferred or
+ * incoming by reading hash directories once, instead of one failing utime()
+ * per id and queue.
+ *
+ * A send (flush_send_path) handles each listed id with flush_one_file:
+ * utime(deferred path), on ENOENT utime(incoming path), then the rename. For
+ * an id with no queue file (long since delivered: the common case in a
+ * logfile) that is two failed system calls, each also a thrown Node error.
+ * Where enough of a batch's ids share a directory, listing it is cheaper; an
+ * id seen in neither listing is then skipped, an id not in the deferred
+ * listing starts at incoming, and every other id (listed, or in a directory
+ * that was not listed) goes through C's exact sequence.
+ *
+ * Why every outcome is one C could have had. Skipping an id amounts to C's
+ * utime(deferred) failing at the moment of the deferred listing and its
+ * utime(incoming) failing at the moment of the incoming listing: the same two
+ * probes, in the same order (all deferred directories are listed before any
+ * incoming one, so a file another flush process moves deferred -> incoming in
+ * between is seen in incoming), only earlier in the send. Our own send cannot
+ * put a file where a listing said there was none: it only moves an id's file
+ * while handling that id, and a batch's listings all come before its files
+ * are handled (an earlier batch's moves are already in them). So a difference
+ * from C needs a file that arrives in deferred, or in incoming, between our
+ * listing and the moment C would have probed: such a file comes from active
+ * (a delivery agent deferred it: its flush add for this site waits for the
+ * logfile lock our send holds, so the id is appended after our truncate and
+ * is not lost), from hold (postsuper -H: C, probing a moment earlier, misses
+ * it just the same), or is new mail in incoming, which qmgr picks up anyway.
+ * A file that disappears after a listing saw it is handled as C handles it
+ * (ENOENT is silent, then the incoming fallback).
+ *
+ * When to list: at least MIN_IDS_PER_LISTING ids in the directory, and a
+ * directory not much larger than the ids asked about (estimated from its size
+ * in bytes, which overestimates the entry count on ext4, xfs and tmpfs), so
+ * that a listing never costs much more than the probes it replaces. Listings
+ * are streamed (opendir) and keep only the names asked about; they run under
+ * the caller's TimeSlice. A directory that cannot be listed teaches nothing
+ * (its ids go through C's sequence, which reports any error as C does); one
+ * that does not exist holds no files.
+ *
+ * Exports: listQueueFiles(ids, hashing, slice) -> QueueFileSightings
+ */
+import { opendirSync, statSync, type Dir } from 'node:fs';
+import { errorCode } from './errors.js';
+import { DEFERRED, INCOMING, type QueueName } from './queue-file.js';
+import { queueDirectory, type QueueHashing } from './queue-path.js';
+import type { TimeSlice } from './time-slice.js';
+
+/** Fewer ids than this in a directory are probed one by one, as in C. */
+export const MIN_IDS_PER_LISTING = 8;
+/** A directory is listed when its estimated entry count is at most this many per id asked about. */
+const MAX_ENTRIES_PER_ID = 16;
+/** No common file system reports less than this many directory bytes per entry. */
+const MIN_BYTES_PER_ENTRY = 16;
+/** Entries Node fetches per readdir round; the kernel's getdents size is glibc's either way. */
+const DIR_BUFFER_ENTRIES = 256;
+
+export interface QueueFileSightings {
+  /**
+   * Where flush_one_file should start for `id`: 'deferred' (C's start),
+   * 'incoming' (the deferred listing did not have it), or null (neither
+   * listing had it: nothing to do). Ids not passed to listQueueFiles: 'deferred'.
+   */
+  firstQueueToTry(id: string): QueueName | null;
+}
+
+/** The ids of `ids` grouped by the directory their file would be in, in `queue`. */
+async function groupByDirectory(
+  ids: Iterable<string>,
+  queue: QueueName,
+  hashing: QueueHashing,
+  slice: TimeSlice,
+): Promise<Map<string, string[]>> {
+  const groups = new Map<string, string[]>();
+  for (const id of ids) {
+    if (slice.expired()) await slice.pause();
+    const dir = queueDirectory(queue, id, hashing);
+    const group = groups.get(dir);
+    if (group === undefined) groups.set(dir, [id]);
+    else group.push(id);
+  }
+  return groups;
+}
+
+/** Opens `dir` for listing, or returns null (no listing) / 'absent' (no such directory). */
+function openListing(dir: string, asked: number): Dir | 'absent' | null {
+  if (asked < MIN_IDS_PER_LISTING) return null;
+  try {
+    if (statSync(dir).size / MIN_BYTES_PER_ENTRY > asked * MAX_ENTRIES_PER_ID) return null;
+    return opendirSync(dir, { bufferSize: DIR_BUFFER_ENTRIES });
+  } catch (error) {
+    return errorCode(error) === 'ENOENT' ? 'absent' : null;
+  }
+}
+
+/**
+ * Lists `dir` and returns which of `asked` it holds, or null when it was not
+ * listed (too few ids, too large, or unreadable).
+ */
+async function presentIn(dir: string, asked: readonly string[], slice: TimeSlice): Promise<Set<string> | null> {
+  const listing = openListing(dir, asked.length);
+  if (listing === null) return null;
+  const found = new Set<string>();
+  if (listing === 'absent') return found;
+  const wanted = new Set(asked);
+  try {
+    for (;;) {
+      if (slice.expired()) await slice.pause();
+      const entry = listing.readSync();
+      if (entry === null) return found;
+      if (wanted.has(entry.name)) found.add(entry.name);
+    }
+  } catch {
+    return null;
+  } finally {
+    listing.closeSync();
+  }
+}
+
+/**
+ * Lists the deferred, then the incoming directories worth listing for `ids`
+ * (valid queue ids). Memory: the ids passed in, plus the names found.
+ */
+export async function listQueueFiles(
+  ids: Iterable<string>,
+  hashing: QueueHashing,
+  slice: TimeSlice,
+): Promise<QueueFileSightings> {
+  /** What the listings taught, per id: where to start, or null for "in neither". */
+  const learned = new Map<string, QueueName | null>();
+  const notInDeferred: string[] = [];
+  for (const [dir, asked] of await groupByDirectory(ids, DEFERRED, hashing, slice)) {
+    const found = await presentIn(dir, asked, slice);
+    if (found === null) continue;
+    for (const id of asked) {
+      if (slice.expired()) await slice.pause();
+      if (found.has(id)) continue;
+      notInDeferred.push(id);
+      learned.set(id, INCOMING);
+    }
+  }
+  for (const [dir, asked] of await groupByDirectory(notInDeferred, INCOMING, hashing, slice)) {
+    const found = await presentIn(dir, asked, slice);
+    if (found === null) continue;
+    for (const id of asked) {
+      if (slice.expired()) await slice.pause();
+      if (!found.has(id)) learned.set(id, null);
+    }
+  }
+  return {
+    firstQueueToTry(id: string): QueueName | null {
+      const start = learned.get(id);
+      return start === undefined ? DEFERRED : start;
+    },
+  };
+}
