@@ -32,8 +32,8 @@ async function* logfileNames(dir: string, slice: TimeSlice): AsyncGenerator<stri
   try {
     listing = opendirSync(dir);
   } catch (error) {
-    msg.warn(`scan_dir_push: open directory ${dir}: ${strerror(error)}`);
-    return;
+    // Fatal as in C (scan_dir_push): a flush directory we cannot read is a broken setup.
+    return msg.fatal(`scan_dir_push: open directory ${dir}: ${strerror(error)}`);
   }
   try {
     for (;;) {

@@ -4,7 +4,7 @@
  * in-process (no sockets to the service; a recording qmgr on public/qmgr).
  */
 import test from 'ava';
-import { readFileSync, statSync, symlinkSync, writeFileSync, mkdirSync, utimesSync, existsSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, symlinkSync, writeFileSync, mkdirSync, utimesSync, existsSync } from 'node:fs';
 import {
   converse,
   enterScratchQueue,
@@ -270,4 +270,15 @@ test.serial('a 10 MB site is consumed in bounded memory and denied', async (t) =
   const { reply } = await converse(settings(), chunks);
   t.deepEqual(reply, STATUS_DENY);
   t.false(existsSync('flush/example_com'));
+});
+
+test.serial('a flush directory that cannot be read is fatal for the refresh walk, after the reply, as in C', async (t) => {
+  renameSync('flush', 'flush.away');
+  try {
+    await t.throwsAsync(converse(settings(), [request('request', 'rfrsh')]), {
+      message: /scan_dir_push: open directory flush: No such file or directory/,
+    });
+  } finally {
+    renameSync('flush.away', 'flush');
+  }
 });
