@@ -83,6 +83,7 @@ async function measureDaemon(ctx: BenchContext, program: string, dir: string): P
   let firstByteMs: number | null = null;
   const lists: [string, string][][] = [];
   let wake: (() => void) | null = null;
+  let failure: Error | null = null;
   let t0 = now();
   ours.on('data', (chunk: Buffer) => {
     firstByteMs ??= msSince(t0);
@@ -91,12 +92,19 @@ async function measureDaemon(ctx: BenchContext, program: string, dir: string): P
   });
   const listCount = async (n: number, what: string): Promise<void> => {
     await withTimeout((async () => {
-      while (lists.length < n) await new Promise<void>((resolve) => { wake = resolve; });
+      while (lists.length < n) {
+        if (failure !== null) throw failure;
+        await new Promise<void>((resolve) => { wake = resolve; });
+      }
     })(), what);
   };
   t0 = now();
   const child = spawn(program, ['-S'], { stdio: [theirs, theirs, 'ignore'], env: { MAIL_CONFIG: ctx.instance.pf.etcDir } });
   theirs.destroy();
+  child.on('error', (err) => {
+    failure = err;
+    wake?.();
+  });
   try {
     await listCount(1, `${program} announcement`);
     const readyMs = firstByteMs as unknown as number;
