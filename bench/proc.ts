@@ -4,7 +4,7 @@
  *
  * A flush service process is a child of the instance's master whose command line names the
  * flush program: Postfix's `flush` (argv[0] "flush"), or fastflush's launcher bin/flush and the
- * Node process it becomes (an argument ending in "/flush" or holding "/dist/src/flush/"). Their
+ * Node process it becomes (an argument ending in "/flush", or the daemon bundle's or tsc's path). Their
  * descendants count too, so a process model that forks workers is measured whole.
  *
  * Exports: isFlushServiceCommand, childPids, commandLine, memoryKb, flushServicePids.
@@ -12,9 +12,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 
+/** Where the daemon's JavaScript lives: the bundle bin/flush runs, and tsc's output. */
+const DAEMON_PATHS = ['/dist/bundle/flush/', '/dist/src/flush/'];
+
 /** Does this argv (as in /proc/PID/cmdline) run the flush service? */
 export function isFlushServiceCommand(argv: readonly string[]): boolean {
-  return argv.slice(0, 3).some((arg) => basename(arg) === 'flush' || arg.includes('/dist/src/flush/'));
+  return argv.slice(0, 3).some((arg) => basename(arg) === 'flush' || DAEMON_PATHS.some((path) => arg.includes(path)));
 }
 
 /** Direct children of `pid` (every thread's children file); [] when it is gone. */

@@ -139,6 +139,7 @@ test('proc: the flush service is recognised in the C and the fastflush command l
   t.true(isFlushServiceCommand(['flush', '-z', '-t', 'unix', '-u']));
   t.true(isFlushServiceCommand(['/bin/sh', '/usr/lib/postfix/sbin/../../../../opt/fastflush/bin/flush', '-z']));
   t.true(isFlushServiceCommand(['/usr/bin/node', '/opt/fastflush/bin/../dist/src/flush/daemon.js', '-z']));
+  t.true(isFlushServiceCommand(['/usr/bin/node', '/opt/fastflush/bin/../dist/bundle/flush/daemon.cjs', '-z']));
   t.false(isFlushServiceCommand(['smtpd', '-n', '127.0.0.1:25', '-t', 'inet']));
   t.false(isFlushServiceCommand(['qmgr', '-l', '-t', 'unix', '-u']));
   t.false(isFlushServiceCommand([]));
