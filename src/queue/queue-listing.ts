@@ -23,16 +23,16 @@
  * are handled (an earlier batch's moves are already in them). So a difference
  * from C needs a file that arrives in deferred, or in incoming, between our
  * listing and the moment C would have probed: such a file comes from active
- * (a delivery agent deferred it: its flush add for this site waits for the
- * logfile lock our send holds, so the id is appended after our truncate and
- * is not lost), from hold (postsuper -H: C, probing a moment earlier, misses
+ * (a delivery agent deferred it: if for this site, its flush add waits for
+ * the logfile lock our send holds, so the id is appended after our truncate
+ * and is not lost; if only for other sites, their logfiles have it), from hold (postsuper -H: C, probing a moment earlier, misses
  * it just the same), or is new mail in incoming, which qmgr picks up anyway.
  * A file that disappears after a listing saw it is handled as C handles it
  * (ENOENT is silent, then the incoming fallback).
  *
  * When to list: at least MIN_IDS_PER_LISTING ids in the directory, and a
  * directory not much larger than the ids asked about (estimated from its size
- * in bytes, which overestimates the entry count on ext4, xfs and tmpfs), so
+ * in bytes, which overestimates the entry count on ext4 and tmpfs), so
  * that a listing never costs much more than the probes it replaces. Listings
  * are streamed (opendir) and keep only the names asked about; they run under
  * the caller's TimeSlice. A directory that cannot be listed teaches nothing
@@ -48,7 +48,7 @@ import { queueDirectory, type QueueHashing } from './queue-path.js';
 import type { TimeSlice } from './time-slice.js';
 
 /** Fewer ids than this in a directory are probed one by one, as in C. */
-export const MIN_IDS_PER_LISTING = 8;
+const MIN_IDS_PER_LISTING = 8;
 /** A directory is listed when its estimated entry count is at most this many per id asked about. */
 const MAX_ENTRIES_PER_ID = 16;
 /** No common file system reports less than this many directory bytes per entry. */
