@@ -18,7 +18,8 @@
  * 10 MB line without a newline; logfiles named like hash directories or one character long;
  * a 10 MB site name. Figures: cases, crashes, peak RSS, files written outside flush/.
  *
- * Exports: FuzzOptions, FuzzFigures, runServiceFuzz, runHostileLogfiles.
+ * Exports: FuzzOptions, FuzzFigures, runServiceFuzz, HostileLogfileFigures, runHostileLogfiles,
+ * sampleHostileRequests.
  */
 import fc from 'fast-check';
 import {
@@ -139,6 +140,11 @@ const caseArb: fc.Arbitrary<FuzzCase> = fc.record({
   ending: fc.constantFrom('eof', 'eof', 'eof', 'stall'),
   replyFate: fc.constantFrom('taken', 'taken', 'taken', 'epipe', 'timeout'),
 });
+
+/** `count` hostile request byte strings, reproducible from `seed` (for real sockets). */
+export function sampleHostileRequests(seed: number, count: number): Buffer[] {
+  return fc.sample(caseArb, { seed, numRuns: count }).map((c) => Buffer.from(c.bytes));
+}
 
 function errnoError(code: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(code);
