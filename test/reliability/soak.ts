@@ -63,7 +63,7 @@ function summary(f: CampaignFigures): string {
     ['crashes (fuzz, socket fuzz, unprompted exits)', `${f.fuzz?.crashes ?? 'n/a'}, ${f.socketFuzz.crashes}, ${sum((r) => r.unexpectedExits)}`],
     ['full disk: add status, logfile intact', `${f.diskFull.fullStatus}, ${f.diskFull.logfileIntact && f.diskFull.linesIntact}`],
     ['EMFILE sweep: ok / refused / hung', `${f.emfile.answered0} / ${f.emfile.refused} / ${f.emfile.hung}`],
-    ['watchdog exit (s, daemon_timeout 3)', f.watchdog.seconds === null ? 'never' : f.watchdog.seconds.toFixed(2)],
+    ['watchdog exit (s, daemon_timeout 6)', f.watchdog.seconds === null ? 'never' : f.watchdog.seconds.toFixed(2)],
     ['exit after idle (s, max_idle 2) / master death (s)', `${f.exits.idleExitSeconds.toFixed(2)} / ${f.exits.masterDeathExitSeconds.toFixed(2)}`],
     ['duration (s)', (f.durationMs / 1000).toFixed(0)],
   ];
