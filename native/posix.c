@@ -10,6 +10,9 @@
  *   dgramOpen(path)            a non-blocking UNIX datagram socket connected to
  *                              path (postlogd's public/postlog, or /dev/log); fd.
  *   dgramSend(fd, buffer)      send(2) with MSG_DONTWAIT; throws on error.
+ *   dup(fd)                    fcntl(F_DUPFD_CLOEXEC): a second descriptor for
+ *                              a listen socket, so that closing a Node server
+ *                              (the only way to stop accepting) keeps master's.
  *
  * Errors are thrown as Error objects whose `errno` property holds the positive
  * errno value; src/native/posix.ts turns it into Node's usual `code` string.
@@ -235,6 +238,25 @@ static void export_int(napi_env env, napi_value exports, const char *name, int n
     napi_set_named_property(env, exports, name, value);
 }
 
+static napi_value do_dup(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    int32_t fd;
+    int copy;
+    napi_value result;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+        napi_throw_type_error(env, NULL, "dup(fd): fd must be a number");
+        return NULL;
+    }
+    if ((copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        return throw_errno(env, "dup", errno);
+    CHECK(napi_create_int32(env, copy, &result));
+    return result;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
     export_function(env, exports, "flock", do_flock);
@@ -242,6 +264,7 @@ static napi_value init(napi_env env, napi_value exports)
     export_function(env, exports, "chroot", do_chroot);
     export_function(env, exports, "dgramOpen", do_dgram_open);
     export_function(env, exports, "dgramSend", do_dgram_send);
+    export_function(env, exports, "dup", do_dup);
     export_int(env, exports, "LOCK_SH", LOCK_SH);
     export_int(env, exports, "LOCK_EX", LOCK_EX);
     export_int(env, exports, "LOCK_NB", LOCK_NB);

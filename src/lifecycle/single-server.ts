@@ -9,9 +9,11 @@
  * Deviations from C, and why:
  *  - Connections are served concurrently inside one process. libuv accepts
  *    every pending connection as soon as the listen socket is readable, so
- *    the C rhythm of "lock, accept one, unlock, serve" cannot be copied. The
- *    process reports TAKEN when its first connection starts and AVAIL when its
- *    last one ends, so master still sees a busy process as busy.
+ *    the C rhythm of "lock, accept one, unlock, serve" cannot be copied. A
+ *    listening process is available to master; every completed connection is
+ *    still reported (TAKEN+AVAIL), so master's use count and its start-up
+ *    throttle see what they see with C children, and a process near max_use
+ *    asks for its successor early (availability.ts).
  *  - The accept lock file pid/<transport>.<service> is still opened (and
  *    created) as in C, but it guards "the right to listen" instead of one
  *    accept(): a process listens only while it holds the lock, and gives it up
@@ -51,19 +53,21 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isatty } from 'node:tty';
 import { ConfigError } from '../config/errors.js';
 import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
-import { flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { dup, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
 import { FatalError, msg } from '../util/msg.js';
 import { StreamClient, type ClientStream } from './client-stream.js';
 import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
 import { parseGeneration, parseServerOptions, type ServerOptions } from './options.js';
 import { checkMailOwner, enterJail } from './privileges.js';
-import { MASTER_STAT_AVAIL, MASTER_STAT_TAKEN, MasterStatusChannel } from './status.js';
+import { MasterAvailability, SuccessorPolicy } from './availability.js';
+import { MasterStatusChannel } from './status.js';
 import { Watchdog } from './watchdog.js';
 
 export type { ClientStream } from './client-stream.js';
@@ -72,6 +76,8 @@ const debug = createDebug('fastflush:lifecycle');
 
 const MASTER_LISTEN_FD = 6;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Long enough for master to see a waiting client and fork, short for that client. */
+const SUCCESSOR_PAUSE_MS = 5;
 
 export interface ServerContext {
   config: MailConfig;
@@ -299,6 +305,9 @@ class ListenerLoop {
   private readonly active = new Set<StreamClient>();
   private readonly servers: net.Server[] = [];
   private readonly watchdog: Watchdog;
+  private readonly availability: MasterAvailability;
+  private readonly successor: SuccessorPolicy;
+  private successorRequested = false;
   private lastStatus: Promise<boolean> = Promise.resolve(true);
   private idleTimer: NodeJS.Timeout | undefined;
   private accepted = 0;
@@ -314,6 +323,11 @@ class ListenerLoop {
     private readonly settings: LoopSettings,
   ) {
     this.watchdog = new Watchdog(settings.daemonTimeout, () => this.guard(() => msg.fatal('watchdog timeout')));
+    this.availability = new MasterAvailability((records) => {
+      this.lastStatus = settings.status.notify(records);
+    });
+    // performance.now() counts from the process's start: what a successor will need to get here.
+    this.successor = new SuccessorPolicy(settings.maxUse, performance.now());
   }
 
   run(): Promise<number> {
@@ -392,8 +406,30 @@ class ListenerLoop {
       this.releaseListenToken();
       return;
     }
+    this.startAccepting(false);
+    debug('listening on %d socket(s)', this.options.socketCount);
+  }
+
+  /**
+   * Accepts on duplicates of master's listen sockets: closing a Node server
+   * is the only way to stop accepting, and it closes the descriptor it was
+   * given, while fd 6 onwards must stay open for pausing and resuming.
+   */
+  private startAccepting(resuming: boolean): void {
     for (let index = 0; index < this.options.socketCount; index += 1) {
       const fd = MASTER_LISTEN_FD + index;
+      let copy: number;
+      try {
+        copy = dup(fd);
+      } catch (error) {
+        if (resuming) {
+          // Out of descriptors while resuming: let a fresh process take over.
+          msg.warn(`listen on fd ${fd}: ${describeError(error)}`);
+          this.retire();
+          return;
+        }
+        return msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
+      }
       // Paused sockets: nothing is read before the service asks. Half-open:
       // a client may shut down its sending side and still wait for the reply.
       const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
@@ -403,23 +439,45 @@ class ListenerLoop {
         if (!server.listening) msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
         msg.error(`accept connection: ${describeError(error)}`);
       }));
-      server.listen({ fd });
+      server.listen({ fd: copy });
       this.servers.push(server);
     }
-    debug('listening on %d socket(s)', this.options.socketCount);
+  }
+
+  private stopAccepting(): void {
+    for (const server of this.servers.splice(0)) server.close();
+  }
+
+  /**
+   * Asks master for a successor: TAKEN, then a short pause in accepting, so
+   * that the next client makes the socket readable for master rather than
+   * being taken by us first (both wait on it; master spawns only on what it
+   * sees). Clients queue in the backlog meanwhile, and are served after.
+   */
+  private requestSuccessor(): void {
+    this.successorRequested = true;
+    debug('asking master for a successor after %d connections', this.accepted);
+    this.availability.unavailable();
+    this.stopAccepting();
+    setTimeout(() => this.guard(() => {
+      if (!this.retiring) this.startAccepting(true);
+    }), SUCCESSOR_PAUSE_MS);
   }
 
   private accept(socket: net.Socket): void {
     this.accepted += 1;
     if (this.active.size === 0) {
       this.stopIdleTimer();
-      this.notify(MASTER_STAT_TAKEN);
       this.watchdog.start();
     }
     const client = StreamClient.fromSocket(socket, `${this.ctx.serviceName} socket`, this.settings.ipcTimeout);
     this.active.add(client);
     if (msg.verbose) msg.info('connection established');
-    if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) this.retire();
+    if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) {
+      this.retire();
+    } else if (!this.successorRequested && this.successor.accepted(this.accepted, performance.now())) {
+      this.requestSuccessor();
+    }
     serveClient(this.spec, client, this.ctx)
       .then(() => client.close())
       .then(() => this.guard(() => this.release(client)), (error) => this.fail(error));
@@ -430,28 +488,31 @@ class ListenerLoop {
     const wasOldest = this.active.values().next().value === client;
     this.active.delete(client);
     if (msg.verbose) msg.info('connection closed');
+    const last = this.retiring && this.active.size === 0;
+    // A retiring process ends available, as a C child does after its last use.
+    this.availability.completed(!last && (this.retiring || this.successorRequested));
     if (this.active.size > 0) {
       if (wasOldest) this.watchdog.start();
       return;
     }
     this.watchdog.stop();
-    this.notify(MASTER_STAT_AVAIL);
     if (this.retiring) this.exitWhenFlushed();
     else this.startIdleTimer();
   }
 
-  private notify(status: number): void {
-    this.lastStatus = this.settings.status.notify(status);
-  }
-
-  /** Stop accepting; exit once the running requests are done. */
+  /**
+   * Stop accepting; exit once the running requests are done. With requests
+   * still running, master must not count on us meanwhile (TAKEN), so that it
+   * starts the next process when clients arrive.
+   */
   private retire(): void {
     if (this.retiring) return;
     this.retiring = true;
     this.stopIdleTimer();
-    for (const server of this.servers) server.close();
+    this.stopAccepting();
     this.releaseListenToken();
     if (this.active.size === 0) this.exitWhenFlushed();
+    else this.availability.unavailable();
   }
 
   private masterGone(): void {
@@ -459,7 +520,7 @@ class ListenerLoop {
     this.retire();
   }
 
-  /** The final AVAIL must reach master: it counts a child that never completed a connection as broken. */
+  /** The last records must reach master: it counts a child that never completed a connection as broken. */
   private exitWhenFlushed(): void {
     void this.lastStatus.then(() => {
       if (this.settled) return;

@@ -2,7 +2,7 @@
  * status.ts - the child's side of master(8)'s status channel (fd 5).
  *
  * The child tells master when it is busy (TAKEN) and free again (AVAIL) with
- * 12-byte records in host byte order: int pid, unsigned generation, int
+ * 12-byte records (availability.ts decides which) in host byte order: int pid, unsigned generation, int
  * status. master never writes to the channel, so anything readable on it
  * (normally EOF, when master exits or reloads and closes its end) means
  * "master is gone".
@@ -73,11 +73,15 @@ export class MasterStatusChannel {
     this.goneHandler?.();
   }
 
-  /** Resolves false when the record could not be written (master is gone). */
-  notify(status: number): Promise<boolean> {
+  /**
+   * Writes the records in one write (master reads them one at a time).
+   * Resolves false when they could not be written (master is gone).
+   */
+  notify(statuses: readonly number[]): Promise<boolean> {
     if (this.gone) return Promise.resolve(false);
+    const data = Buffer.concat(statuses.map((status) => encodeStatus(this.pid, this.generation, status)));
     return new Promise((resolve) => {
-      this.socket.write(encodeStatus(this.pid, this.generation, status), (error) => {
+      this.socket.write(data, (error) => {
         if (error) this.lose();
         resolve(!error);
       });

@@ -9,7 +9,7 @@
  * Exports:
  *   flockSync(fd, op)      blocking or LOCK_NB flock; throws NodeJS.ErrnoException
  *   flockAsync(fd, op)     Promise; the blocking wait runs on a libuv pool thread
- *   chroot(path), dgramOpen(path), dgramSend(fd, data)
+ *   chroot(path), dgramOpen(path), dgramSend(fd, data), dup(fd)
  *   LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN
  *
  * The addon is loaded eagerly at import time: after chroot nothing can be
@@ -24,6 +24,7 @@ interface PosixAddon {
   chroot(path: string): void;
   dgramOpen(path: string): number;
   dgramSend(fd: number, data: Buffer): void;
+  dup(fd: number): number;
   LOCK_SH: number;
   LOCK_EX: number;
   LOCK_NB: number;
@@ -103,5 +104,14 @@ export function dgramSend(fd: number, data: Buffer): void {
     addon.dgramSend(fd, data);
   } catch (error) {
     throw withCode(error, 'send');
+  }
+}
+
+/** A close-on-exec duplicate of fd (fcntl F_DUPFD_CLOEXEC). */
+export function dup(fd: number): number {
+  try {
+    return addon.dup(fd);
+  } catch (error) {
+    throw withCode(error, 'fcntl');
   }
 }

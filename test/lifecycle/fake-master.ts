@@ -22,7 +22,11 @@
  *    inherits it can accept; clients queue in the backlog meanwhile.
  * Unlike master, each child gets its own status socketpair.
  *
- * Exports: StatusRecord, decodeStatusRecords, ListenSocket,
+ * masterView() replays the records as master's accounting does (a new child
+ * is available; TAKEN and AVAIL must alternate or master panics; each AVAIL
+ * counts a use), so tests can check what master would conclude.
+ *
+ * Exports: StatusRecord, decodeStatusRecords, MasterView, masterView, ListenSocket,
  * createListenSocket, FakeMasterOptions, FakeChild, fakeMaster, socketPair.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,6 +52,32 @@ export function decodeStatusRecords(data: Buffer): StatusRecord[] {
     });
   }
   return records;
+}
+
+export interface MasterView {
+  /** master's use_count: AVAIL records seen. */
+  uses: number;
+  /** Whether master counts the child as available after the last record. */
+  available: boolean;
+  /** Why master would have panicked ("process already available" and its opposite), if it would. */
+  panic?: string;
+}
+
+export function masterView(records: readonly StatusRecord[]): MasterView {
+  const view: MasterView = { uses: 0, available: true };
+  for (const [index, record] of records.entries()) {
+    if (record.status === 1) {
+      if (view.available) return { ...view, panic: `record ${index}: AVAIL while available` };
+      view.uses += 1;
+      view.available = true;
+    } else if (record.status === 0) {
+      if (!view.available) return { ...view, panic: `record ${index}: TAKEN while taken` };
+      view.available = false;
+    } else {
+      return { ...view, panic: `record ${index}: unknown status ${record.status}` };
+    }
+  }
+  return view;
 }
 
 export interface ListenSocket {
@@ -138,6 +168,16 @@ export class FakeChild {
         });
       });
       this.statusWaiters = [];
+    }
+  }
+
+  /** Resolves when master would have counted at least `uses` completed connections. */
+  async waitForUses(uses: number, timeoutMs = 10000): Promise<MasterView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const view = masterView(this.statuses);
+      if (view.uses >= uses || view.panic !== undefined) return view;
+      await this.waitForStatuses(this.statuses.length + 1, deadline - Date.now());
     }
   }
 
