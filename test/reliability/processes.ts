@@ -4,10 +4,11 @@
  * the instance's queue directory; their resident memory; master's pid; and a sampler that
  * records every flush process seen and the largest RSS while a phase runs.
  *
- * Exports: FlushProcess, flushProcesses, masterPid, ProcessSampler, rssKiB, processGone.
+ * Exports: FlushProcess, flushProcesses, holdsLogfile, masterPid, ProcessSampler, rssKiB, processGone.
  */
 import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { FlushProgram } from '../helpers/postfix-instance.js';
 
 export interface FlushProcess {
@@ -52,6 +53,22 @@ export function flushProcesses(spoolDir: string): FlushProcess[] {
   return found.filter((p) => !processGone(p.pid));
 }
 
+/** True when the process has a file under spoolDir/flush/ open (it is serving a request). */
+export function holdsLogfile(pid: number, spoolDir: string): boolean {
+  const prefix = `${spoolDir}/flush/`;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(prefix);
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** master's pid from the instance's pid file. */
 export function masterPid(spoolDir: string): number {
   return Number(readFileSync(join(spoolDir, 'pid', 'master.pid'), 'latin1').trim());
@@ -60,6 +77,8 @@ export function masterPid(spoolDir: string): number {
 /** Samples the instance's flush processes every `intervalMs` until stopped. */
 export class ProcessSampler {
   readonly seen = new Map<number, FlushProcess>();
+  /** When each pid was first seen (performance.now()). */
+  readonly firstSeen = new Map<number, number>();
   peakRssKiB = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -72,6 +91,7 @@ export class ProcessSampler {
     const now = flushProcesses(this.spoolDir);
     for (const p of now) {
       this.seen.set(p.pid, p);
+      if (!this.firstSeen.has(p.pid)) this.firstSeen.set(p.pid, performance.now());
       this.peakRssKiB = Math.max(this.peakRssKiB, rssKiB(p.pid));
     }
     return now;

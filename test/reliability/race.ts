@@ -3,8 +3,9 @@
  * `send_site`, `send_file`, `rfrsh`, `purge` and wakeups (ours, and master's own every second),
  * over real deferred mail (injected through smtpd; smtp-sink defers it, so qmgr cycles every
  * flushed file back to deferred/ and smtp adds it to its logfile again), with short max_use and
- * max_idle so processes turn over during the race, optionally SIGKILLing a random flush
- * process at intervals. Program 'mixed' runs fastflush as `flush` and Postfix's C daemon as
+ * max_idle so processes turn over during the race, optionally SIGKILLing, at intervals, a
+ * random flush process that is in the middle of a request (it holds a logfile open) and has
+ * been alive for a while under load (it has served before). Program 'mixed' runs fastflush as `flush` and Postfix's C daemon as
  * `flushc` on the same queue, with the clients split between the two sockets.
  *
  * The ledger: every request's outcome and its start and end on one monotonic clock. At the
@@ -30,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { flushRequest, type FlushRequestName } from '../../src/protocol/flush-messages.js';
 import { PostfixInstance, logfileName, waitFor, type FlushProgram } from '../helpers/postfix-instance.js';
 import { deferMail } from '../helpers/postfix-scenario.js';
-import { ProcessSampler } from './processes.js';
+import { holdsLogfile, ProcessSampler, type FlushProcess } from './processes.js';
 import { censusQueue, compareCensus, logfileLines } from './queue-state.js';
 import { pick, seededRandom } from './random.js';
 import { flushCall, wakeup, type CallResult } from './wire.js';
@@ -80,6 +81,7 @@ const SITES = ['example.test', 'a.example.test', 'b.example.test', 'c.example.te
 /** The witness site gets adds but no send_site: after the purges stop, its adds must all stay listed. */
 const SENT_SITES = SITES.slice(0, 3);
 const PURGE_SLACK_MS = 5000;
+const VICTIM_MIN_AGE_MS = 500;
 const MIXED_C_SERVICE = 'flushc';
 
 interface AddRecord { site: string; id: string; service: string; start: number; status: number }
@@ -163,7 +165,16 @@ async function race(pf: PostfixInstance, options: RaceOptions, log: (line: strin
     if (options.killEveryMs <= 0) return;
     while (racing) {
       await sleep(options.killEveryMs * (0.5 + killerRandom()));
-      const victims = sampler.sample();
+      // A busy victim that has served before: in the middle of a request (it holds a logfile
+      // open) and alive for VICTIM_MIN_AGE_MS under load. A process killed during its very
+      // first connection looks like a broken start-up to master, C's included.
+      let victims: FlushProcess[] = [];
+      for (let tries = 0; racing && victims.length === 0 && tries < 200; tries++) {
+        const now = performance.now();
+        victims = sampler.sample().filter((p) => now - (sampler.firstSeen.get(p.pid) ?? now) >= VICTIM_MIN_AGE_MS
+          && holdsLogfile(p.pid, pf.spoolDir));
+        if (victims.length === 0) await sleep(5);
+      }
       if (!racing || victims.length === 0) continue;
       const victim = pick(killerRandom, victims);
       try {

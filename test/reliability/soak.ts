@@ -1,7 +1,9 @@
 /*
  * soak.ts - `npm run soak`: the fault and attack campaign on demand.
  *
- *   npm run soak -- [--program fastflush|c|both] [--seed N] [--scale ci|full] [--json]
+ *   npm run soak -- [--program fastflush|c|both] [--seed N] [--scale ci|full] [--adds N] [--json]
+ *
+ * --adds overrides the adds per client of the scale (full: 16 clients x 10,000).
  *
  * Runs campaign.ts for each program (both: fastflush, then Postfix's C daemon, then the mixed
  * race of the two on one queue), prints the figures, and exits 1 when anything was lost,
@@ -11,10 +13,10 @@
 import { losses, runCampaign, SCALES, type CampaignFigures } from './campaign.js';
 import type { FlushProgram } from '../helpers/postfix-instance.js';
 
-interface Args { programs: FlushProgram[]; seed: number; scale: keyof typeof SCALES; json: boolean }
+interface Args { programs: FlushProgram[]; seed: number; scale: keyof typeof SCALES; adds?: number; json: boolean }
 
 function usage(problem: string): never {
-  process.stderr.write(`soak: ${problem}\nusage: npm run soak -- [--program fastflush|c|both] [--seed N] [--scale ci|full] [--json]\n`);
+  process.stderr.write(`soak: ${problem}\nusage: npm run soak -- [--program fastflush|c|both] [--seed N] [--scale ci|full] [--adds N] [--json]\n`);
   process.exit(2);
 }
 
@@ -35,6 +37,9 @@ function parseArgs(argv: string[]): Args {
       const v = value();
       if (v !== 'ci' && v !== 'full') usage(`unknown scale ${v}`);
       args.scale = v;
+    } else if (word === '--adds') {
+      args.adds = Number(value());
+      if (!Number.isInteger(args.adds) || args.adds < 2) usage('--adds takes an integer >= 2');
     } else if (word === '--json') {
       args.json = true;
     } else {
@@ -74,7 +79,7 @@ const args = parseArgs(process.argv.slice(2));
 const results: CampaignFigures[] = [];
 for (const program of args.programs) {
   results.push(await runCampaign({
-    program, seed: args.seed, scale: SCALES[args.scale], mixed: program === 'fastflush' && args.programs.includes('c'),
+    program, seed: args.seed, scale: { ...SCALES[args.scale], ...(args.adds ? { addsPerClient: args.adds } : {}) }, mixed: program === 'fastflush' && args.programs.includes('c'),
     log: (line) => process.stderr.write(`${line}\n`),
   }));
 }

@@ -33,41 +33,38 @@ export interface SocketFuzzFigures {
 type Behaviour = 'plain' | 'slow' | 'vanish' | 'never-read';
 const BEHAVIOURS: readonly Behaviour[] = ['plain', 'plain', 'slow', 'vanish', 'never-read'];
 
-/** One connection; resolves true when the server closed before we were done sending. */
+/** One connection; resolves true when the server closed it before the client was done. */
 function hostileClient(path: string, bytes: Buffer, behaviour: Behaviour): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect(path);
-    let cut = false;
     let finished = false;
-    const finish = (): void => {
+    const finish = (byServer: boolean): void => {
       if (finished) return;
       finished = true;
       clearTimeout(guard);
       sock.destroy();
-      resolve(cut);
+      resolve(byServer);
     };
-    const guard = setTimeout(finish, 15_000);
-    sock.on('error', () => { cut = true; finish(); });
-    sock.on('close', finish);
+    const guard = setTimeout(() => finish(false), 15_000);
+    sock.on('error', () => finish(true));
+    sock.on('close', () => finish(true));
     sock.once('data', () => {
       if (behaviour === 'never-read') sock.pause();
       if (behaviour === 'slow') {
+        // Up to five bytes, one every 300 ms, then silence: ipc_timeout must cut the client.
         let offset = 0;
         const drip = (): void => {
-          if (finished) return;
-          // Five bytes, one every 300 ms, then silence: ipc_timeout must cut the client.
-          if (offset >= Math.min(5, bytes.length - 1)) return;
+          if (finished || offset >= Math.min(5, bytes.length)) return;
           sock.write(bytes.subarray(offset, offset + 1));
           offset++;
-          if (offset < bytes.length) setTimeout(drip, 300);
+          setTimeout(drip, 300);
         };
-        sock.on('close', () => { if (offset < bytes.length) cut = true; });
         drip();
         return;
       }
       sock.write(bytes);
-      if (behaviour === 'vanish') finish();
-      if (behaviour === 'never-read') setTimeout(finish, 3000);
+      if (behaviour === 'vanish') finish(false);
+      if (behaviour === 'never-read') setTimeout(() => finish(false), 3000);
     });
   });
 }
