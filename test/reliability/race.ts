@@ -81,7 +81,7 @@ const SITES = ['example.test', 'a.example.test', 'b.example.test', 'c.example.te
 /** The witness site gets adds but no send_site: after the purges stop, its adds must all stay listed. */
 const SENT_SITES = SITES.slice(0, 3);
 const PURGE_SLACK_MS = 5000;
-const VICTIM_MIN_AGE_MS = 500;
+const VICTIM_MIN_AGE_MS = 1500;
 const MIXED_C_SERVICE = 'flushc';
 
 interface AddRecord { site: string; id: string; service: string; start: number; status: number }
