@@ -36,8 +36,8 @@ export const SCALES: Record<'ci' | 'full', Scale> = {
     crashTailIds: 2000, fuzzCases: 20_000, socketFuzzConnections: 60, hostileLogfileLines: 200_000,
   },
   full: {
-    clients: 16, addsPerClient: 10_000, realMessages: 200, killEveryMs: 300, crashTrials: 120, crashQueueFiles: 2000,
-    crashTailIds: 20_000, fuzzCases: 100_000, socketFuzzConnections: 1000, hostileLogfileLines: 1_000_000,
+    clients: 16, addsPerClient: 10_000, realMessages: 200, killEveryMs: 300, crashTrials: 120, crashQueueFiles: 500,
+    crashTailIds: 5000, fuzzCases: 100_000, socketFuzzConnections: 400, hostileLogfileLines: 1_000_000,
   },
 };
 
