@@ -39,6 +39,8 @@ export interface InstanceOptions {
   mainCf?: Record<string, string>;
   /** smtp-sink behaviour: 'defer' answers RCPT with 450, 'accept' delivers (default 'defer'). */
   sinkMode?: SinkMode;
+  /** Lines appended to master.cf, e.g. a second flush service run by the other program. */
+  extraMasterCf?: string;
 }
 
 export interface RawFlushOptions {
@@ -279,6 +281,7 @@ export class PostfixInstance {
       flushArgs: opts.flushArgs ?? [],
       mainCf: opts.mainCf ?? {},
       sinkMode: opts.sinkMode ?? 'defer',
+      extraMasterCf: opts.extraMasterCf ?? '',
     };
     /* mkdtemp makes a 0700 directory; postfix must be able to search every parent (§2.2). */
     this.base = mkdtempSync(join(tmpdir(), 'fastflush-it-'));
@@ -671,7 +674,7 @@ local     unix  -       n       n       -       -       local
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
-`;
+${this.opts.extraMasterCf}`;
     writeFileSync(join(this.etcDir, 'master.cf'), text, { mode: 0o644 });
   }
 
