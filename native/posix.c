@@ -10,6 +10,10 @@
  *   dgramOpen(path)            a non-blocking UNIX datagram socket connected to
  *                              path (postlogd's public/postlog, or /dev/log); fd.
  *   dgramSend(fd, buffer)      send(2) with MSG_DONTWAIT; throws on error.
+ *   exitNow(status)            _exit(2): ends the process at once. Node's own exit
+ *                              joins libuv's thread pool, so a flock() blocked
+ *                              there (another process holds the lock) would
+ *                              keep a fatally failed daemon alive.
  *   dup(fd)                    fcntl(F_DUPFD_CLOEXEC): a second descriptor for
  *                              a listen socket, so that closing a Node server
  *                              (the only way to stop accepting) keeps master's.
@@ -257,6 +261,18 @@ static napi_value do_dup(napi_env env, napi_callback_info info)
     return result;
 }
 
+static napi_value do_exit_now(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    int32_t status = 1;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc >= 1)
+        napi_get_value_int32(env, argv[0], &status);
+    _exit(status);
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
     export_function(env, exports, "flock", do_flock);
@@ -265,6 +281,7 @@ static napi_value init(napi_env env, napi_value exports)
     export_function(env, exports, "dgramOpen", do_dgram_open);
     export_function(env, exports, "dgramSend", do_dgram_send);
     export_function(env, exports, "dup", do_dup);
+    export_function(env, exports, "exitNow", do_exit_now);
     export_int(env, exports, "LOCK_SH", LOCK_SH);
     export_int(env, exports, "LOCK_EX", LOCK_EX);
     export_int(env, exports, "LOCK_NB", LOCK_NB);

@@ -12,7 +12,7 @@
  * bin/flush runs this file as part of a CommonJS bundle
  * (scripts/build-daemon.mjs), hence no top-level await.
  */
-import { runSingleServer } from '../lifecycle/single-server.js';
+import { exitProcess, runSingleServer } from '../lifecycle/single-server.js';
 import { loadFlushSettings, type FlushSettings } from './settings.js';
 import { serveFlushClient } from './service.js';
 
@@ -33,4 +33,4 @@ runSingleServer(
   },
   [program, ...process.argv.slice(2)],
   process.env,
-).then((exitCode) => process.exit(exitCode));
+).then(exitProcess);

@@ -42,11 +42,15 @@
  *    descriptors over SCM_RIGHTS, which Node cannot receive.
  *
  * The returned promise settles with the exit status; the caller must then end
- * the process (process.exit), since handles such as fd 5 or a pending lock
- * wait would otherwise keep it alive.
+ * the process with exitProcess(), since handles such as fd 5 or a pending lock
+ * wait would otherwise keep it alive. process.exit() is not enough: it joins
+ * libuv's thread pool, where a flock may be blocked for as long as another
+ * process holds that lock (a successor waiting for the accept lock, an add
+ * waiting for a C flush's logfile lock). Everything the daemon logs is written
+ * synchronously, so ending with _exit(2) loses nothing.
  *
  * Exports: SingleServerSpec, ServerContext, ClientStream, SingleServerDeps,
- * runSingleServer.
+ * runSingleServer, exitProcess.
  */
 import createDebug from 'debug';
 import { spawnSync } from 'node:child_process';
@@ -59,7 +63,7 @@ import { isatty } from 'node:tty';
 import { ConfigError } from '../config/errors.js';
 import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
-import { dup, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { dup, exitNow, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
 import { FatalError, msg } from '../util/msg.js';
 import { StreamClient, type ClientStream } from './client-stream.js';
 import { describeError } from './errors.js';
@@ -120,6 +124,11 @@ function fatalFrom(error: unknown): FatalError | undefined {
     }
   }
   return undefined;
+}
+
+/** Ends the process with `status` at once, even while a flock waits on the thread pool. */
+export function exitProcess(status: number): never {
+  return exitNow(status);
 }
 
 /**

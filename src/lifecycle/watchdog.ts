@@ -15,6 +15,7 @@
  *
  * Exports: Watchdog.
  */
+import { exitNow } from '../native/posix.js';
 
 const TRIPS = 3;
 const BACKSTOP_MS = 5000;
@@ -48,7 +49,7 @@ export class Watchdog {
         return;
       }
       this.timer = undefined;
-      setTimeout(() => process.exit(1), BACKSTOP_MS).unref();
+      setTimeout(() => exitNow(1), BACKSTOP_MS).unref();
       this.onTimeout();
     }, this.periodMs);
   }

@@ -9,7 +9,7 @@
  * Exports:
  *   flockSync(fd, op)      blocking or LOCK_NB flock; throws NodeJS.ErrnoException
  *   flockAsync(fd, op)     Promise; the blocking wait runs on a libuv pool thread
- *   chroot(path), dgramOpen(path), dgramSend(fd, data), dup(fd)
+ *   chroot(path), dgramOpen(path), dgramSend(fd, data), dup(fd), exitNow(status)
  *   LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN
  *
  * The addon is loaded eagerly at import time: after chroot nothing can be
@@ -25,6 +25,7 @@ interface PosixAddon {
   dgramOpen(path: string): number;
   dgramSend(fd: number, data: Buffer): void;
   dup(fd: number): number;
+  exitNow(status: number): never;
   LOCK_SH: number;
   LOCK_EX: number;
   LOCK_NB: number;
@@ -114,4 +115,13 @@ export function dup(fd: number): number {
   } catch (error) {
     throw withCode(error, 'fcntl');
   }
+}
+
+/**
+ * _exit(2): ends the process at once, without Node's exit path, which waits
+ * for libuv's thread pool (and so for a blocked flock). Only for a process
+ * whose output is all written synchronously.
+ */
+export function exitNow(status: number): never {
+  return addon.exitNow(status);
 }

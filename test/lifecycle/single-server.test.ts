@@ -7,6 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hasPython, startDgramReceiver } from './dgram-receiver.js';
 import { createListenSocket, masterView, socketPair, type FakeChild } from './fake-master.js';
 import { makeInstance, request, type Instance } from './instance.js';
@@ -106,9 +107,11 @@ test('max_use: the process stops listening first, so none of 20 simultaneous cli
 
 test('near max_use under load a process says TAKEN while still serving, so master starts its successor early', async (t) => {
   await withInstance('max_use = 10\n', async (instance) => {
+    // Clients queued in the backlog before the process starts: they arrive at once, as at a takeover.
+    const replies = Array.from({ length: 10 }, () => request(instance.listen.path, 'delay 300\n'));
+    await sleep(200);
     const child = instance.spawn(MASTER_ARGS);
     try {
-      const replies = Array.from({ length: 10 }, () => request(instance.listen.path, 'delay 300\n'));
       await child.waitForStatuses(1);
       // Unavailable before anything completed: master watches the socket again.
       t.deepEqual(masterView(child.statuses), { uses: 0, available: false });
