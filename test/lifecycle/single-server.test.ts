@@ -108,12 +108,12 @@ test('max_use: the process stops listening first, so none of 20 simultaneous cli
 test('near max_use under load a process says TAKEN while still serving, so master starts its successor early', async (t) => {
   await withInstance('max_use = 10\n', async (instance) => {
     // Clients queued in the backlog before the process starts: they arrive at once, as at a takeover.
-    const replies = Array.from({ length: 10 }, () => request(instance.listen.path, 'delay 300\n'));
+    const replies = Array.from({ length: 10 }, () => request(instance.listen.path, 'delay 2000\n'));
     await sleep(200);
     const child = instance.spawn(MASTER_ARGS);
     try {
       await child.waitForStatuses(1);
-      // Unavailable before anything completed: master watches the socket again.
+      // Unavailable long before anything completes: master watches the socket again.
       t.deepEqual(masterView(child.statuses), { uses: 0, available: false });
       for (const result of await Promise.all(replies)) t.is(result.error, undefined);
       t.deepEqual(await child.exit, { code: 0, signal: null });
