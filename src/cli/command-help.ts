@@ -26,15 +26,33 @@ const CLIENT_EXITS: Array<[number, string]> = [
   CONFIG_FATAL,
 ];
 
+const QUEUE_READER_EXITS: Array<[number, string]> = [
+  [EX.OK, 'done'],
+  [EX.USAGE, 'bad usage, or a site that cannot name a logfile'],
+  [EX.NOPERM, 'the queue directory or a logfile cannot be read (run as root or mail_owner)'],
+  [EX.IOERR, 'another error while reading or writing a file'],
+  CONFIG_FATAL,
+];
+
 export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   send: {
-    examples: ['fastflush send example.com', 'fastflush send example.com --socket /var/spool/postfix/public/flush'],
+    examples: ['fastflush send example.com', 'fastflush send example.com --dry-run', 'fastflush send example.com --socket /var/spool/postfix/public/flush'],
     exitStatus: CLIENT_EXITS,
   },
   'send-file': { examples: ['fastflush send-file 3F2A1B4C5D'], exitStatus: CLIENT_EXITS },
   add: { examples: ['fastflush add example.com 3F2A1B4C5D'], exitStatus: CLIENT_EXITS },
   refresh: { examples: ['fastflush refresh', 'fastflush -c /etc/postfix-out refresh --timeout 60'], exitStatus: CLIENT_EXITS },
   purge: { examples: ['fastflush purge'], exitStatus: CLIENT_EXITS },
+  status: {
+    examples: [
+      'fastflush status',
+      'fastflush status example.com example.net',
+      'fastflush status --json | jq .destinations[0]',
+      'cd /var/lib/node_exporter/textfile && fastflush status --openmetrics >fastflush.tmp && mv fastflush.tmp fastflush.prom',
+    ],
+    exitStatus: QUEUE_READER_EXITS,
+  },
+  compact: { examples: ['fastflush compact', 'fastflush compact example.com --quiet'], exitStatus: QUEUE_READER_EXITS },
   master: { examples: ['fastflush -c conf master', 'fastflush master -d --child-stderr'], exitStatus: [[EX.OK, 'stopped by SIGTERM'], [1, 'fatal error']] },
   postconf: { examples: ['fastflush postconf -n', 'fastflush postconf -c conf -e fast_flush_refresh_time=6h'], exitStatus: [[EX.OK, 'success'], [1, 'fatal error, as postconf(1)']] },
   install: { examples: ['fastflush install', 'fastflush -c /etc/postfix install --restart'], exitStatus: [[EX.OK, 'installed (or already installed)'], [1, 'fatal error; master.cf is left as it was']] },

@@ -7,6 +7,9 @@
  *   fastflush [-c config_dir] [-v] refresh                  request rfrsh
  *   fastflush [-c config_dir] [-v] purge                    request purge
  *       client options: --socket <path> (skip main.cf), --timeout <seconds>
+ *   fastflush [-c config_dir] send <site> --dry-run         what a send would do (admin-commands.ts)
+ *   fastflush [-c config_dir] status [site...] [--json|--openmetrics] [-q]
+ *   fastflush [-c config_dir] compact [site...] [-q]        see admin-commands.ts
  *   fastflush [-c config_dir] [-v] master [-d] [--once-self-check] [--child-stderr]
  *   fastflush postconf ...      postconf(1), see postconf-command.ts
  *   fastflush [-c config_dir] install|uninstall [--restart]    see install.ts
@@ -33,6 +36,7 @@ import { loadCliConfig } from './config.js';
 import { callFlush, flushSocketName, type FlushClientOptions, type FlushClientRequest } from './flush-client.js';
 import { logToStderr } from './log.js';
 import { registerInstallCommands } from './install.js';
+import { registerAdminCommands, runDryRun } from './admin-commands.js';
 import { helpEpilogue } from './command-help.js';
 import { registerPostconfCommand, runPostconf } from './postconf-command.js';
 
@@ -44,6 +48,8 @@ interface GlobalOptions {
 interface ClientOptions extends GlobalOptions {
   socket?: string;
   timeout?: number;
+  /** send only. */
+  dryRun?: boolean;
 }
 
 interface MasterOptions extends GlobalOptions {
@@ -109,7 +115,12 @@ function clientCommand(program: Command, usage: string, description: string, bui
     .addHelpText('after', helpEpilogue(name))
     .action(async (...params: unknown[]) => {
       const command = params[params.length - 1] as Command;
-      await runClient(build(command.args), command.optsWithGlobals<ClientOptions>());
+      const opts = command.optsWithGlobals<ClientOptions>();
+      if (opts.dryRun === true) {
+        await runDryRun(command.args[0]!, opts);
+        return;
+      }
+      await runClient(build(command.args), opts);
     });
 }
 
@@ -126,7 +137,7 @@ function buildProgram(): Command {
   clientCommand(program, 'send <site>', 'deliver the mail queued for a site (send_site)', ([site]) => ({
     request: FLUSH_REQUEST.SEND_SITE,
     site,
-  }));
+  })).option('-n, --dry-run', 'list what a send would do, reading the queue directly; change nothing');
   clientCommand(program, 'send-file <queue_id>', 'deliver one queued message (send_file)', ([queueId]) => ({
     request: FLUSH_REQUEST.SEND_FILE,
     queueId,
@@ -160,6 +171,7 @@ function buildProgram(): Command {
         childStderr: opts.childStderr === true,
       });
     });
+  registerAdminCommands(program);
   registerPostconfCommand(program);
   registerInstallCommands(program);
   program.helpCommand('help [command]', 'show the help of a command (exit 0, or 64)');
