@@ -21,6 +21,8 @@ export const EX = {
   USAGE: 64,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  IOERR: 74,
+  NOPERM: 77,
 } as const;
 
 export interface FlushOutcome {

@@ -7,9 +7,15 @@
  *   fastflush [-c config_dir] [-v] refresh                  request rfrsh
  *   fastflush [-c config_dir] [-v] purge                    request purge
  *       client options: --socket <path> (skip main.cf), --timeout <seconds>
+ *   fastflush [-c config_dir] send <site> --dry-run         what a send would do (admin-commands.ts)
+ *   fastflush [-c config_dir] status [site...] [--json|--openmetrics] [-q]
+ *   fastflush [-c config_dir] compact [site...] [-q]        see admin-commands.ts
  *   fastflush [-c config_dir] [-v] master [-d] [--once-self-check] [--child-stderr]
  *   fastflush postconf ...      postconf(1), see postconf-command.ts
  *   fastflush [-c config_dir] install|uninstall [--restart]    see install.ts
+ *   fastflush --version | help [command] | <command> --help
+ *       every command's help ends with examples and its exit statuses
+ *       (command-help.ts, the same text fastflush(1) is checked against)
  *
  * Client commands talk to `<queue_directory>/public/<flush_service_name>`
  * (from main.cf in -c, $MAIL_CONFIG or /etc/postfix) like postqueue does and
@@ -18,7 +24,9 @@
  * checks both, and a tool for exercising a flush server should let it.
  * Usage errors exit 64 (EX_USAGE), configuration errors 1.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_CONFIG_DIR } from '../config/load.js';
 import { FLUSH_REQUEST } from '../protocol/flush-messages.js';
@@ -28,6 +36,8 @@ import { loadCliConfig } from './config.js';
 import { callFlush, flushSocketName, type FlushClientOptions, type FlushClientRequest } from './flush-client.js';
 import { logToStderr } from './log.js';
 import { registerInstallCommands } from './install.js';
+import { registerAdminCommands, runDryRun } from './admin-commands.js';
+import { helpEpilogue } from './command-help.js';
 import { registerPostconfCommand, runPostconf } from './postconf-command.js';
 
 interface GlobalOptions {
@@ -38,12 +48,20 @@ interface GlobalOptions {
 interface ClientOptions extends GlobalOptions {
   socket?: string;
   timeout?: number;
+  /** send only. */
+  dryRun?: boolean;
 }
 
 interface MasterOptions extends GlobalOptions {
   debug?: boolean;
   onceSelfCheck?: boolean;
   childStderr?: boolean;
+}
+
+/** package.json's version, read at start-up (it is not compiled in). */
+function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** ipc_timeout's default, used when --socket bypasses main.cf. */
@@ -87,15 +105,22 @@ async function runClient(req: FlushClientRequest, opts: ClientOptions): Promise<
   }
 }
 
-function clientCommand(program: Command, usage: string, description: string, build: (args: string[]) => FlushClientRequest): void {
-  program
+function clientCommand(program: Command, usage: string, description: string, build: (args: string[]) => FlushClientRequest): Command {
+  const name = usage.split(' ')[0]!;
+  return program
     .command(usage)
     .description(description)
     .option('--socket <path>', 'talk to this socket instead of the one main.cf names')
     .option('--timeout <seconds>', 'limit for the connect and each read and write (default: ipc_timeout)', positiveInteger)
+    .addHelpText('after', helpEpilogue(name))
     .action(async (...params: unknown[]) => {
       const command = params[params.length - 1] as Command;
-      await runClient(build(command.args), command.optsWithGlobals<ClientOptions>());
+      const opts = command.optsWithGlobals<ClientOptions>();
+      if (opts.dryRun === true) {
+        await runDryRun(command.args[0]!, opts);
+        return;
+      }
+      await runClient(build(command.args), opts);
     });
 }
 
@@ -104,13 +129,15 @@ function buildProgram(): Command {
     .description('fast flush client and master(8)-compatible supervisor')
     .option('-c, --config-dir <dir>', 'configuration directory (default: $MAIL_CONFIG or /etc/postfix)')
     .option('-v, --verbose', 'more verbose logging (repeatable)', countVerbose, 0)
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', `\nRun "fastflush help <command>" for a command's options, examples and exit statuses.\nExit statuses are <sysexits.h> values, as postqueue(1) uses them.\n`)
     .exitOverride();
 
   clientCommand(program, 'send <site>', 'deliver the mail queued for a site (send_site)', ([site]) => ({
     request: FLUSH_REQUEST.SEND_SITE,
     site,
-  }));
+  })).option('-n, --dry-run', 'list what a send would do, reading the queue directly; change nothing');
   clientCommand(program, 'send-file <queue_id>', 'deliver one queued message (send_file)', ([queueId]) => ({
     request: FLUSH_REQUEST.SEND_FILE,
     queueId,
@@ -131,6 +158,7 @@ function buildProgram(): Command {
     .option('-d, --debug', 'pass -d to the children, as master -d does')
     .option('--once-self-check', 'after start-up, send one add and one send request to the flush service')
     .option('--child-stderr', "give children this process's stderr instead of /dev/null")
+    .addHelpText('after', helpEpilogue('master'))
     .action(async (...params: unknown[]) => {
       const command = params[params.length - 1] as Command;
       const opts = command.optsWithGlobals<MasterOptions>();
@@ -143,8 +171,10 @@ function buildProgram(): Command {
         childStderr: opts.childStderr === true,
       });
     });
+  registerAdminCommands(program);
   registerPostconfCommand(program);
   registerInstallCommands(program);
+  program.helpCommand('help [command]', 'show the help of a command (exit 0, or 64)');
   return program;
 }
 

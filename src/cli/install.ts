@@ -37,6 +37,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_DIR } from '../config/load.js';
+import { helpEpilogue } from './command-help.js';
 import { describeErrno } from '../config/main-cf.js';
 import { PostconfFatal } from '../config/postconf/diag.js';
 import { editFileSafely } from '../config/postconf/edit-file.js';
@@ -345,6 +346,7 @@ export function registerInstallCommands(program: Command): void {
       .command(name)
       .description(description)
       .option('--restart', 'stop and start Postfix afterwards (only if it is running)')
+      .addHelpText('after', helpEpilogue(name))
       .action((...params: unknown[]) => {
         const opts = (params[params.length - 1] as Command).optsWithGlobals<CommandOptions>();
         action({ configDir: opts.configDir, restart: opts.restart === true });

@@ -13,6 +13,7 @@
  */
 import type { Command } from 'commander';
 import { runPostconfMain } from '../config/postconf/postconf.js';
+import { helpEpilogue } from './command-help.js';
 
 export const POSTCONF_HELP = `Usage: fastflush postconf [options] [name... | name=value... | service/type...]
 
@@ -75,6 +76,7 @@ export function registerPostconfCommand(program: Command): void {
     .command('postconf')
     .summary('show or edit main.cf and master.cf like Postfix postconf(1)')
     .description(POSTCONF_HELP)
+    .addHelpText('after', helpEpilogue('postconf'))
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()

@@ -53,6 +53,11 @@ export interface ParamSpec {
   readonly global: boolean;
   /** Set by the program itself (process_name, process_id, service_name); main.cf cannot change it. */
   readonly readOnly: boolean;
+  /**
+   * fastflush's own parameter, unknown to Postfix: its programs ignore it, and
+   * postconf (Postfix's and ours alike) reports it as an unused parameter.
+   */
+  readonly fastflushOnly: boolean;
   /** Computes a default that depends on the host. */
   readonly compute: ((ctx: ComputeContext) => string) | undefined;
   /** Extra validation after the type check; returns Postfix's fatal text, or undefined. */
@@ -75,6 +80,7 @@ function row(name: string, type: ParamType, def: string, opts: RowOptions = {}, 
     max: opts.max ?? 0,
     global: false,
     readOnly: false,
+    fastflushOnly: false,
     compute: undefined,
     check: opts.check,
     ...extra,
@@ -275,6 +281,8 @@ export const PARAM_TABLE: readonly ParamSpec[] = [
   // flush(8)'s own parameters.
   time('fast_flush_refresh_time', '12h', { min: 1 }),
   time('fast_flush_purge_time', '7d', { min: 1 }),
+  // fastflush only: the periodic refresh also compacts each logfile (queue/compact.ts) first.
+  { ...bool('fastflush_compact_on_refresh', 'no'), fastflushOnly: true },
   // The proxymap(8) client, for fast_flush_domains tables fastflush does not read itself.
   str('proxymap_service_name', 'proxymap', { min: 1 }),
   // master(8) and the service skeleton.

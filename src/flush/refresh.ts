@@ -15,10 +15,14 @@
  * TimeSlice that the sends it starts share, so a walk over many logfiles keeps
  * yielding to the other clients of this process.
  *
+ * With fastflush_compact_on_refresh, each logfile is compacted first
+ * (src/queue/compact.ts: stale and repeated ids dropped under its lock).
+ *
  * Exports: refreshLogfiles(maxAge, settings).
  */
 import { opendirSync, statSync, unlinkSync, type Dir } from 'node:fs';
 import { isValidQueueId } from '../queue/queue-id.js';
+import { compactLogfile } from '../queue/compact.js';
 import { queuePath } from '../queue/queue-path.js';
 import { strerror } from '../queue/errors.js';
 import { TimeSlice } from '../queue/time-slice.js';
@@ -57,6 +61,12 @@ export async function refreshLogfiles(maxAge: number, settings: FlushSettings): 
   for await (const name of logfileNames('flush', slice)) {
     if (!isValidQueueId(name)) continue;
     const path = queuePath('flush', name, settings.hashing);
+    if (settings.compactOnRefresh) {
+      // fastflush_compact_on_refresh: drop stale and repeated ids first, under the logfile's lock.
+      await compactLogfile('.', name, settings.hashing).catch((error: unknown) => {
+        msg.warn(`compact fast flush logfile ${name}: ${strerror(error)}`);
+      });
+    }
     let info;
     try {
       info = statSync(path, { throwIfNoEntry: false });

@@ -26,6 +26,8 @@ export interface FlushSettings {
   triggerTimeout: number;
   /** enable_idna2003_compatibility. */
   transitionalIdna: boolean;
+  /** fastflush_compact_on_refresh: refresh compacts each logfile before deciding on it. */
+  compactOnRefresh: boolean;
 }
 
 const FLUSH_DOMAINS = 'fast_flush_domains';
@@ -52,5 +54,6 @@ export function loadFlushSettings(config: MailConfig): FlushSettings {
     queueTriggerPath: `public/${config.get('queue_service_name')}`,
     triggerTimeout: config.getTime('trigger_timeout'),
     transitionalIdna: config.getBool('enable_idna2003_compatibility'),
+    compactOnRefresh: config.getBool('fastflush_compact_on_refresh'),
   };
 }

@@ -337,3 +337,12 @@ test('values are expanded once and cached', (t) => {
   t.is(config.get('smtpd_banner'), 'vm.localdomain ESMTP');
   t.is(config.get('smtpd_banner'), config.get('smtpd_banner'));
 });
+
+test('fastflush_compact_on_refresh: fastflush only, a boolean, off unless main.cf or -o turns it on', (t) => {
+  t.is(load('').getBool('fastflush_compact_on_refresh'), false);
+  t.is(load('fastflush_compact_on_refresh = yes\n').getBool('fastflush_compact_on_refresh'), true);
+  t.is(load('', { overrides: [['fastflush_compact_on_refresh', 'yes']] }).getBool('fastflush_compact_on_refresh'), true);
+  t.throws(() => load('fastflush_compact_on_refresh = maybe\n').getBool('fastflush_compact_on_refresh'), {
+    message: 'bad boolean configuration: fastflush_compact_on_refresh = maybe',
+  });
+});

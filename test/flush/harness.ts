@@ -60,6 +60,7 @@ export function makeSettings(domains: string, overrides: Partial<FlushSettings> 
     queueTriggerPath: 'public/qmgr',
     triggerTimeout: 10,
     transitionalIdna: false,
+    compactOnRefresh: false,
     ...overrides,
   };
 }

@@ -282,3 +282,13 @@ test.serial('a flush directory that cannot be read is fatal for the refresh walk
     renameSync('flush.away', 'flush');
   }
 });
+
+test.serial('with fastflush_compact_on_refresh a refresh first drops stale and repeated ids, then flushes as usual', async (t) => {
+  makeDeferred('AAAA1');
+  writeFileSync('flush/young_site', 'GONE1\nAAAA1\nGONE2\nAAAA1\n', { mode: 0o600 });
+  const { reply } = await converse(makeSettings('example.com', { compactOnRefresh: true }), [request('request', 'rfrsh')]);
+  t.deepEqual(reply, STATUS_OK);
+  // Young (just written): not flushed, only compacted.
+  t.is(readFileSync('flush/young_site', 'latin1'), 'AAAA1\n');
+  t.true(existsSync('deferred/A/AAAA1'));
+});

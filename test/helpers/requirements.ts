@@ -7,7 +7,7 @@
  * at all, and one test per file records what was not run and checks that the requirement really
  * is missing. No test is skipped and none passes without checking something.
  *
- * Exports: Requirement, gatedTests.
+ * Exports: Requirement, gatedTests, ROOT.
  */
 import test, { type ExecutionContext } from 'ava';
 
@@ -44,3 +44,9 @@ export function gatedTests(requirement: Requirement): GatedTests {
   };
   return { test: gate(test), serial: gate(test.serial) };
 }
+
+/** Tests that need root (chroot, setuid, mount namespaces, private Postfix instances). */
+export const ROOT: Requirement = {
+  what: 'root',
+  missing: () => (process.getuid?.() === 0 ? null : `not running as root (uid ${process.getuid?.()})`),
+};

@@ -14,6 +14,7 @@ import {
   syslogFacility, syslogPriority,
 } from '../../src/util/log-sinks.js';
 import { repoRoot } from '../helpers/paths.js';
+import { gatedTests } from '../helpers/requirements.js';
 import { hasPython, startDgramReceiver } from './dgram-receiver.js';
 
 const NOV_9 = new Date(2026, 10, 9, 8, 3, 1);
@@ -118,9 +119,17 @@ subprocess.run([sys.argv[1], "--input-type=module", "-e", sys.argv[2]], check=Tr
 print(s.recv(4096).decode("latin-1"))
 `;
 // The mount happens inside the new namespace only; the probe is the real operation.
-const canUnshare = hasPython && spawnSync('unshare', ['-m', 'mount', '-t', 'tmpfs', 'none', '/dev']).status === 0;
+const withUnshare = gatedTests({
+  what: 'root with python3 and unshare -m',
+  missing: () => {
+    if (process.getuid?.() !== 0) return `not running as root (uid ${process.getuid?.()})`;
+    if (!hasPython) return 'no python3';
+    const probe = spawnSync('unshare', ['-m', 'mount', '-t', 'tmpfs', 'none', '/dev'], { encoding: 'utf8' });
+    return probe.status === 0 ? null : `unshare -m cannot mount: ${probe.error?.message ?? probe.stderr.trim()}`;
+  },
+});
 
-(canUnshare ? test : test.skip)('syslog records are the ones glibc syslog(3) writes', (t) => {
+withUnshare.test('syslog records are the ones glibc syslog(3) writes', (t) => {
   const sinks = pathToFileURL(join(repoRoot, 'dist/src/util/log-sinks.js')).href;
   const ours = `import { createSyslogSink } from ${JSON.stringify(sinks)};
 createSyslogSink({ tag: 'postfix/flush', pid: process.pid, facility: 19 })('warning', 'some text');`;

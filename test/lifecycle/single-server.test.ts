@@ -11,6 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hasPython, startDgramReceiver } from './dgram-receiver.js';
 import { createListenSocket, masterView, socketPair, type FakeChild } from './fake-master.js';
 import { makeInstance, request, type Instance } from './instance.js';
+import { gatedTests, ROOT } from '../helpers/requirements.js';
+
+/** setuid and chroot need root. */
+const asRoot = gatedTests(ROOT);
 
 const MASTER_ARGS = ['-z', '-t', 'unix'];
 
@@ -267,7 +271,7 @@ test('accept lock: a second process waits, then takes over when the first one re
   });
 });
 
-test('-u drops to mail_owner and -c chroots into queue_directory', async (t) => {
+asRoot.test('-u drops to mail_owner and -c chroots into queue_directory', async (t) => {
   await withInstance('mail_owner = nobody\n', async (instance) => {
     const child = instance.spawn([...MASTER_ARGS, '-u', '-c']);
     try {

@@ -8,6 +8,7 @@ import { chmodSync, linkSync, lchownSync, mkdirSync, symlinkSync, writeFileSync 
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { flushOneFile } from '../../src/queue/queue-file.js';
 import { queueHashing } from '../../src/queue/queue-path.js';
+import { gatedTests, ROOT } from '../helpers/requirements.js';
 import { captureMsgs, inScratchDir, type CapturedMsgs } from './helpers.js';
 
 const hashing = queueHashing(['deferred', 'defer'], 1);
@@ -16,6 +17,8 @@ const ID = '3F2A1B4C5D';
 const DEFERRED = `deferred/3/${ID}`;
 const INCOMING = `incoming/${ID}`;
 const isRoot = process.getuid?.() === 0;
+/** Only root can own a symlink that another user may not have planted. */
+const asRoot = gatedTests(ROOT);
 
 function makeQueues(): void {
   mkdirSync('deferred/3', { recursive: true, mode: 0o700 });
@@ -158,11 +161,7 @@ test.serial('unthrottle-after refuses a symlink owned by another user', async (t
   });
 });
 
-test.serial('a root-owned symlink is trusted only in a root-owned directory others cannot write', async (t) => {
-  if (!isRoot) {
-    t.pass('needs root to own the symlink');
-    return;
-  }
+asRoot.serial('a root-owned symlink is trusted only in a root-owned directory others cannot write', async (t) => {
   await inQueue(async (captured) => {
     queueFile('target', 0o700);
     symlinkSync('../../target', DEFERRED);

@@ -189,6 +189,7 @@ function fuzzSettings(): FlushSettings {
     queueTriggerPath: 'public/qmgr',
     triggerTimeout: 1,
     transitionalIdna: false,
+    compactOnRefresh: false,
   };
 }
 

@@ -1,9 +1,0 @@
-{
-  "targets": [
-    {
-      "target_name": "posix",
-      "sources": ["posix.c"],
-      "cflags": ["-Wall", "-Wextra", "-O2"]
-    }
-  ]
-}
