@@ -8,7 +8,8 @@
  * type is unsupported. A table that cannot be opened becomes a surrogate, as
  * in Postfix: the problem is logged as an error when the list is built (fatal
  * with daemon_table_open_error_is_fatal = yes), and every lookup then fails
- * with "<type>:<name> is unavailable. <reason>".
+ * with "<type>:<name> is unavailable. <reason>". A spec with an empty type or
+ * name ("texthash:", "static:") is fatal, as in Postfix.
  *
  * Table files are read once, when the list is built; a change is seen by the
  * next process (Postfix behaves the same way).
@@ -139,6 +140,10 @@ export function openTable(spec: string, ctx: TableContext): LookupTable {
   const colon = spec.indexOf(':');
   const type = spec.slice(0, colon);
   const name = spec.slice(colon + 1);
+  // dict_open3(): no table at all, not even a surrogate, whatever daemon_table_open_error_is_fatal says.
+  if (type.length === 0 || name.length === 0) {
+    msg.fatal(`open dictionary: expecting "type:name" form instead of "${spec}"`);
+  }
   switch (type) {
     case 'static':
       return staticTable(spec);

@@ -97,12 +97,23 @@ function buildTables(): void {
   write('patho.regexp', '/^(a|a)*$/ OK\n/^(a+)+b/ OK\n/^(x+x+)+y\\.example$/ OK\n');
   write('unsupported.pcre', '/^ok\\.example$/ OK\n/^(a)\\1$/ BACKREF\n');
   write('cidr', '192.0.2.0/24 OK\n');
+  // /file lists as Postfix 3.7 reads them: physical lines, '#' only in column 1, no continuations.
+  write('lines', '  lead.test\nplain.test\n\tindented.test\n#c.test\n trailing.test # rest.test\n  # ind.test\n\n   \n'
+    + '{brace.test\nopen.test}\nnul.test\0hidden.test\n last.test');
+  write('crlf', '\n\n  first.test\r\n\r\nsecond.test\r\n');
+  // parent_domain_matches_subdomains items that name fast_flush_domains.
+  write('pname', 'debug_peer_list\nfast_flush_domains\n');
+  write('pname.texthash', 'fast_flush_domains yes\n');
+  write('pname.regexp', '/^fast_flush_/ yes\n');
+  write('pname.pcre', '/^FAST_flush_domains$/ yes\n');
+  write('pname.none', '/^smtpd_/ yes\n');
   write('unapproved', POSTMAP_SOURCE);
   // postmap wants a main.cf; an empty one gives the defaults.
   mkdirSync(join(T, 'etc'));
   write('etc/main.cf', '');
-  for (const [type, base] of [['hash', 'h'], ['btree', 'b'], ['lmdb', 'l'], ['cdb', 'c'], ['hash', 'unapproved']] as const) {
-    if (base !== 'unapproved') write(base, POSTMAP_SOURCE);
+  write('pname.hash', 'fast_flush_domains yes\n');
+  for (const [type, base] of [['hash', 'h'], ['btree', 'b'], ['lmdb', 'l'], ['cdb', 'c'], ['hash', 'unapproved'], ['hash', 'pname.hash']] as const) {
+    if (base !== 'unapproved' && base !== 'pname.hash') write(base, POSTMAP_SOURCE);
     execFileSync(postfixTool('postmap'), ['-c', join(T, 'etc'), `${type}:${join(T, base)}`], { stdio: 'pipe' });
   }
 }
@@ -111,7 +122,7 @@ function buildTables(): void {
 function proxyReadMaps(): string {
   const stock = spawnSync('postconf', ['-dh', 'proxy_read_maps'], { encoding: 'utf8' }).stdout.trim();
   const ours = [...FIXED_TYPES.map((type) => `proxy:${type}:${join(T, type[0] as string)}`),
-    `proxy:hash:${join(T, 'missing')}`, `proxy:cidr:${join(T, 'cidr')}`];
+    `proxy:hash:${join(T, 'missing')}`, `proxy:cidr:${join(T, 'cidr')}`, `proxy:hash:${join(T, 'pname.hash')}`];
   return `${stock} ${ours.join(' ')}`;
 }
 
@@ -122,6 +133,8 @@ interface Group {
   list: string;
   /** Parent style: true, false, or both (two configurations). */
   parent: boolean | 'both';
+  /** parent_domain_matches_subdomains itself, instead of a value that does or does not name the list. */
+  parentList?: string;
   utf8?: boolean;
   idna2003?: boolean;
   sites: Array<string | Buffer>;
@@ -236,6 +249,22 @@ const GROUPS: Group[] = [
       expect: (lines) => lines.some((l) => l.startsWith('error: pcre map ') && l.includes('back-references')),
     },
   },
+  { name: 'file lines', list: join(T, 'lines'), parent: 'both',
+    sites: ['lead.test', 'plain.test', 'indented.test', 'c.test', 'trailing.test', 'rest.test', 'ind.test', 'brace.test',
+      '{brace.test', 'open.test', 'open.test}', 'nul.test', 'hidden.test', 'last.test', 'sub.last.test'] },
+  { name: 'file crlf', list: `!${join(T, 'crlf')}, .test`, parent: 'both',
+    sites: ['first.test', 'second.test', 'x.first.test', 'other.test'] },
+  ...[
+    'fast_flush_domains', 'FAST_FLUSH_DOMAINS', '!fast_flush_domains, fast_flush_domains', 'fast_flush_domains.x',
+    'inline:{fast_flush_domains=1}', '!inline:{fast_flush_domains=1}, fast_flush_domains',
+    'debug_peer_list, !inline:{ {fast_flush_domains = x} }, fast_flush_domains', 'static:all', '!static:all',
+    join(T, 'pname'), `!${join(T, 'pname')}, fast_flush_domains`, `texthash:${join(T, 'pname.texthash')}`,
+    `regexp:${join(T, 'pname.regexp')}`, `pcre:${join(T, 'pname.pcre')}`, `pcre:${join(T, 'pname.none')}, fast_flush_domains`,
+    `hash:${join(T, 'pname.hash')}`, `!hash:${join(T, 'pname.hash')} fast_flush_domains`, '',
+  ].flatMap((parentList): Group[] => [false, true].map((utf8) => ({
+    name: `parent list "${parentList}" utf8 ${utf8 ? 'on' : 'off'}`, list: `example.test, texthash:${join(T, 't')}`,
+    parent: true, parentList, utf8, sites: ['example.test', 'sub.example.test', 'a.example.net', 'sub.upper.org'],
+  }))),
   { name: 'utf8 off', list: UTF8_LIST, parent: true, utf8: false, sites: UTF8_SITES },
   { name: 'utf8 on', list: UTF8_LIST, parent: true, utf8: true, sites: UTF8_SITES },
   { name: 'idna2003', list: UTF8_LIST, parent: true, utf8: true, idna2003: true, sites: UTF8_SITES },
@@ -293,9 +322,11 @@ async function addServices(pf: PostfixInstance, services: Array<{ name: string; 
 }
 
 function serviceArgs(c: Config): string[] {
+  const parentList = c.group.parentList === undefined
+    ? (c.parent ? 'fast_flush_domains' : 'debug_peer_list') : `$${c.service}_parent`;
   const args = [
     '-o', `fast_flush_domains=$${c.service}_list`,
-    '-o', `parent_domain_matches_subdomains=${c.parent ? 'fast_flush_domains' : 'debug_peer_list'}`,
+    '-o', `parent_domain_matches_subdomains=${parentList}`,
     // A process per configuration: let it go soon after its cases.
     '-o', 'max_idle=2s',
     // Log lines are told apart by their tag, whatever process (and however many) logged them.
@@ -341,7 +372,10 @@ function logsByService(maillog: string): Map<string, string[]> {
 
 async function runAll(program: FlushProgram, t: ExecutionContext): Promise<Observed> {
   const mainCf: Record<string, string> = { proxy_read_maps: proxyReadMaps() };
-  for (const c of CONFIGS) mainCf[`${c.service}_list`] = c.group.list;
+  for (const c of CONFIGS) {
+    mainCf[`${c.service}_list`] = c.group.list;
+    if (c.group.parentList !== undefined) mainCf[`${c.service}_parent`] = c.group.parentList;
+  }
   const pf = await startInstance(t, { flushProgram: program, flushWakeup: '0', mainCf });
   await addServices(pf, CONFIGS.map((c) => ({ name: c.service, args: serviceArgs(c) })));
   const flushDir = join(pf.spoolDir, 'flush');
@@ -415,6 +449,11 @@ const SPECIAL: Special[] = [
   { name: 'unapproved proxy table', list: `proxy:hash:${join(T, 'unapproved')}` },
   { name: 'unapproved hash table', list: `hash:${join(T, 'unapproved')}` },
   { name: 'lone negation', list: 'a.test ! b.test' },
+  { name: 'no table name', list: 'a.test texthash:' },
+  { name: 'no static value', list: 'static:' },
+  { name: 'parent fail', list: 'example.test', extra: ['-o', 'parent_domain_matches_subdomains=debug_peer_list,fail:x'] },
+  { name: 'parent missing table', list: 'example.test',
+    extra: ['-o', `parent_domain_matches_subdomains=texthash:${join(T, 'nonexistent')}`] },
   { name: 'recycle', list: join(T, 'recycle'), extra: ['-o', 'max_idle=100s'] },
   { name: 'proxymap trouble', list: `hash:${join(T, 'h')}`, extra: ['-o', 'ipc_timeout=2s', '-o', 'ipc_idle=1s'] },
 ];
@@ -474,6 +513,22 @@ withPostfix.test('refused proxy tables, a lone "!", and list files changed under
     t.false((await addRequest(pf, 'lone negation', 'a.test', 1500)).announced);
     const lines = (await linesOf(pf, 'lone negation', `fftest-lone-${pf.flushProgram}`)).flush;
     t.true(lines.includes("fatal: fast_flush_domains: no pattern after '!'"), `${pf.flushProgram}: ${JSON.stringify(lines)}`);
+  }
+
+  // Malformed table names, and a parent_domain_matches_subdomains table that fails: fatal at
+  // start-up in both, with C's message.
+  const fatalities: Array<[string, string]> = [
+    ['no table name', 'fatal: open dictionary: expecting "type:name" form instead of "texthash:"'],
+    ['no static value', 'fatal: open dictionary: expecting "type:name" form instead of "static:"'],
+    ['parent fail', 'fatal: parent_domain_matches_subdomains: fail:x: table lookup problem'],
+    ['parent missing table', `fatal: parent_domain_matches_subdomains: texthash:${join(T, 'nonexistent')}: table lookup problem`],
+  ];
+  for (const [name, fatal] of fatalities) {
+    for (const pf of [c, ours]) {
+      t.false((await addRequest(pf, name, 'example.test', 1500)).announced, `${pf.flushProgram}: ${name}`);
+      const lines = (await linesOf(pf, name, `fftest-${name.replace(/ /g, '-')}-${pf.flushProgram}`)).flush;
+      t.true(lines.includes(fatal), `${pf.flushProgram}: ${JSON.stringify(lines)}`);
+    }
   }
 
   // A /file list is read when the process starts: a change is seen after postfix reload.
