@@ -265,6 +265,15 @@ const GROUPS: Group[] = [
     name: `parent list "${parentList}" utf8 ${utf8 ? 'on' : 'off'}`, list: `example.test, texthash:${join(T, 't')}`,
     parent: true, parentList, utf8, sites: ['example.test', 'sub.example.test', 'a.example.net', 'sub.upper.org'],
   }))),
+  // Conditional expansion sees what the daemon has read so far (mail_params_init's order).
+  ...[
+    '${recipient_delimiter?{m.test}:{fallback.test}}', '${fast_flush_refresh_time?{m.test}:{fallback.test}}',
+    '${mydestination?{m.test}:{fallback.test}}', '${alias_database?{m.test}:{fallback.test}} ${verp_delimiter_filter?{late.test}}',
+    '${debug_peer_list:{fallback.test}} ${proxymap_service_name:{late.test}}',
+  ].map((list): Group => ({ name: `read order "${list}"`, list, parent: 'both', sites: ['fallback.test', 'm.test', 'sub.m.test', 'late.test'] })),
+  ...['${debug_peer_list?{x}:{fast_flush_domains}}', '${queue_service_name?{x}:{fast_flush_domains}}'].map((parentList): Group => ({
+    name: `read order parent list "${parentList}"`, list: 'm.test', parent: true, parentList, sites: ['m.test', 'sub.m.test'],
+  })),
   { name: 'utf8 off', list: UTF8_LIST, parent: true, utf8: false, sites: UTF8_SITES },
   { name: 'utf8 on', list: UTF8_LIST, parent: true, utf8: true, sites: UTF8_SITES },
   { name: 'idna2003', list: UTF8_LIST, parent: true, utf8: true, idna2003: true, sites: UTF8_SITES },
