@@ -3,8 +3,9 @@
  * per process in pre-jail init (as root, before any chroot), so that serving a
  * request never reads configuration or opens tables lazily.
  *
- * Tables of fast_flush_domains that fastflush does not read itself go
- * through Postfix's proxymap service (private/<proxymap_service_name>,
+ * File tables (hash:, cdb:, ...) are loaded here, with Postfix's postmap
+ * where needed; network tables of fast_flush_domains go through Postfix's
+ * proxymap service (private/<proxymap_service_name>,
  * relative to the working directory, so it also works in the chroot).
  *
  * Exports: FlushSettings, loadFlushSettings(config).
@@ -38,6 +39,7 @@ export function loadFlushSettings(config: MailConfig): FlushSettings {
   const utf8CaseFolding = config.getBool('smtputf8_enable');
   const tables = new TableSet({
     openErrorIsFatal: config.getBool('daemon_table_open_error_is_fatal'),
+    binary: { postmap: `${config.get('command_directory')}/postmap`, configDir: config.configDir },
     proxymap: new ProxymapClient({
       service: config.get('proxymap_service_name'),
       ipcTimeout: config.getTime('ipc_timeout'),

@@ -43,12 +43,22 @@ export interface DomainListOptions extends ListOptions {
 
 export class DomainList {
   private readonly patterns: ListPattern[];
+  private readonly tables: TableSet;
 
   constructor(value: string, private readonly options: DomainListOptions) {
-    const tables = options.tables ?? new TableSet({
+    this.tables = options.tables ?? new TableSet({
       proxymap: options.proxymap, openErrorIsFatal: options.openErrorIsFatal ?? false,
     });
-    this.patterns = parseList(value, options, tables);
+    this.patterns = parseList(value, options, this.tables);
+  }
+
+  /**
+   * A table file of this process's lists that changed since it was read
+   * ("type:name"), or undefined. Postfix servers check this before accepting
+   * the next client and then exit ("table ... has changed -- restarting").
+   */
+  changedTable(): string | undefined {
+    return this.tables.changed();
   }
 
   private matchLiteral(name: string, pattern: string, parentStyle: boolean): boolean {

@@ -50,6 +50,15 @@ export class TableSet {
     return this.context.openErrorIsFatal;
   }
 
+  /**
+   * The first table whose file changed since it was read, as
+   * dict_changed_name() finds it, or undefined.
+   */
+  changed(): string | undefined {
+    for (const [spec, table] of this.opened) if (table.changed?.() === true) return spec;
+    return undefined;
+  }
+
   open(spec: string): LookupTable {
     let table = this.opened.get(spec);
     if (!table) {

@@ -1,7 +1,7 @@
 /*
  * eligibility.test.ts - fast_flush_domains as Postfix's C flush judges it, against fastflush:
  * literal lists, /file lists, every table type (built in, and hash/btree/lmdb/cdb built with the
- * real postmap and served by the real proxymap), UTF-8 and address-literal sites, and bad input.
+ * real postmap, read directly, and proxy: tables served by the real proxymap), UTF-8 and address-literal sites, and bad input.
  *
  * One Postfix instance per program. Every (list, parent style, smtputf8_enable, IDNA mode)
  * configuration is an extra flush service in master.cf (public/ffN, with -o settings taken from
@@ -112,13 +112,17 @@ function buildTables(): void {
   mkdirSync(join(T, 'etc'));
   write('etc/main.cf', '');
   write('pname.hash', 'fast_flush_domains yes\n');
+  write('pname.cdb', 'fast_flush_domains yes\n');
+  execFileSync(postfixTool('postmap'), ['-c', join(T, 'etc'), `cdb:${join(T, 'pname.cdb')}`], { stdio: 'pipe' });
+  write('hf', POSTMAP_SOURCE);
+  execFileSync(postfixTool('postmap'), ['-f', '-c', join(T, 'etc'), `hash:${join(T, 'hf')}`], { stdio: 'pipe' });
   for (const [type, base] of [['hash', 'h'], ['btree', 'b'], ['lmdb', 'l'], ['cdb', 'c'], ['hash', 'unapproved'], ['hash', 'pname.hash']] as const) {
     if (base !== 'unapproved' && base !== 'pname.hash') write(base, POSTMAP_SOURCE);
     execFileSync(postfixTool('postmap'), ['-c', join(T, 'etc'), `${type}:${join(T, base)}`], { stdio: 'pipe' });
   }
 }
 
-/** Tables proxymap may serve (fastflush reads hash:, btree:, lmdb:, cdb:, cidr: through it). */
+/** Tables proxymap may serve (the proxy: and cidr: tables of the lists below). */
 function proxyReadMaps(): string {
   const stock = spawnSync('postconf', ['-dh', 'proxy_read_maps'], { encoding: 'utf8' }).stdout.trim();
   const ours = [...FIXED_TYPES.map((type) => `proxy:${type}:${join(T, type[0] as string)}`),
@@ -209,17 +213,14 @@ const GROUPS: Group[] = [
   { name: 'empty inline', list: 'inline:{}', parent: true, sites: ['a.test'] },
   { name: 'duplicate texthash key', list: `texthash:${join(T, 'dup')}`, parent: true, sites: ['a.test'] },
   ...FIXED_TYPES.map((type): Group => ({
-    name: `${type} via proxymap`, list: `${type}:${join(T, type[0] as string)}`, parent: 'both', sites: FIXED_SITES,
+    name: `${type} read directly`, list: `${type}:${join(T, type[0] as string)}`, parent: 'both', sites: FIXED_SITES,
   })),
+  { name: 'hash built with postmap -f', list: `hash:${join(T, 'hf')}`, parent: 'both', sites: FIXED_SITES },
+  { name: 'cdb in a string list', list: 'example.test', parent: true, parentList: `cdb:${join(T, 'pname.cdb')}`,
+    sites: ['example.test', 'a.example.test'] },
   { name: 'proxy:hash', list: `proxy:hash:${join(T, 'h')}`, parent: 'both', sites: FIXED_SITES },
   { name: 'cidr via proxymap', list: `cidr:${join(T, 'cidr')}`, parent: true, sites: ['192.0.2.1', '[192.0.2.1]', 'a.test'] },
-  {
-    name: 'missing hash', list: `example.test hash:${join(T, 'missing')}`, parent: true, sites: ['example.test', 'a.test'],
-    oursLog: {
-      why: 'proxymap, not flush, logs that the .db file is missing',
-      expect: (lines) => lines.every((l) => l === `warning: fast_flush_domains: hash:${join(T, 'missing')}: table lookup problem`),
-    },
-  },
+  { name: 'missing hash', list: `example.test hash:${join(T, 'missing')}`, parent: true, sites: ['example.test', 'a.test'] },
   { name: 'regexp', list: `regexp:${join(T, 'r')}`, parent: 'both',
     sites: ['mx1.example.test', 'a.mx1.example.test', 'MX2.EXAMPLE.TEST', 'sub.example.info', 'other.test', 'a-b.test'] },
   { name: 'regexp rules', list: `regexp:${join(T, 'r2')}`, parent: true,
@@ -261,6 +262,7 @@ const GROUPS: Group[] = [
     join(T, 'pname'), `!${join(T, 'pname')}, fast_flush_domains`, `texthash:${join(T, 'pname.texthash')}`,
     `regexp:${join(T, 'pname.regexp')}`, `pcre:${join(T, 'pname.pcre')}`, `pcre:${join(T, 'pname.none')}, fast_flush_domains`,
     `hash:${join(T, 'pname.hash')}`, `!hash:${join(T, 'pname.hash')} fast_flush_domains`, '',
+    `proxy:hash:${join(T, 'pname.hash')}`, `!proxy:hash:${join(T, 'pname.hash')} fast_flush_domains`,
   ].flatMap((parentList): Group[] => [false, true].map((utf8) => ({
     name: `parent list "${parentList}" utf8 ${utf8 ? 'on' : 'off'}`, list: `example.test, texthash:${join(T, 't')}`,
     parent: true, parentList, utf8, sites: ['example.test', 'sub.example.test', 'a.example.net', 'sub.upper.org'],
@@ -464,7 +466,7 @@ const SPECIAL: Special[] = [
   { name: 'parent missing table', list: 'example.test',
     extra: ['-o', `parent_domain_matches_subdomains=texthash:${join(T, 'nonexistent')}`] },
   { name: 'recycle', list: join(T, 'recycle'), extra: ['-o', 'max_idle=100s'] },
-  { name: 'proxymap trouble', list: `hash:${join(T, 'h')}`, extra: ['-o', 'ipc_timeout=2s', '-o', 'ipc_idle=1s'] },
+  { name: 'proxymap trouble', list: `proxy:hash:${join(T, 'h')}`, extra: ['-o', 'ipc_timeout=2s', '-o', 'ipc_idle=1s'] },
 ];
 
 async function startSpecial(t: ExecutionContext, program: FlushProgram): Promise<PostfixInstance> {
@@ -512,10 +514,8 @@ withPostfix.test('refused proxy tables, a lone "!", and list files changed under
   const cRefused = await linesOf(c, 'unapproved proxy table', 'fftest-c-refused');
   t.true(cRefused.flush.includes(`fatal: proxymap service is not configured for table "${unapproved}"`), JSON.stringify(cRefused.flush));
 
-  // A plain hash: table: C opens it itself; fastflush needs it approved for proxymap.
-  t.is((await addRequest(c, 'unapproved hash table', 'example.test')).reply, statusReply(0));
-  t.is((await addRequest(ours, 'unapproved hash table', 'example.test')).reply, statusReply(-1));
-  t.true((await linesOf(ours, 'unapproved hash table', 'fftest-hash')).flush.includes(hint));
+  // A plain hash: table: both open it themselves, no proxy_read_maps entry needed.
+  for (const pf of [c, ours]) t.is((await addRequest(pf, 'unapproved hash table', 'example.test')).reply, statusReply(0));
 
   // "!" alone is fatal at start-up in both.
   for (const pf of [c, ours]) {
@@ -579,8 +579,8 @@ withPostfix.test('refused proxy tables, a lone "!", and list files changed under
   const trouble = (await linesOf(ours, 'proxymap trouble', 'fftest-trouble')).flush;
   t.deepEqual(trouble, [
     'warning: connect to subsystem private/proxymap: No such file or directory',
-    `warning: fast_flush_domains: hash:${join(T, 'h')}: table lookup problem`,
+    `warning: fast_flush_domains: proxy:hash:${join(T, 'h')}: table lookup problem`,
     'warning: read private/proxymap socket: Connection timed out',
-    `warning: fast_flush_domains: hash:${join(T, 'h')}: table lookup problem`,
+    `warning: fast_flush_domains: proxy:hash:${join(T, 'h')}: table lookup problem`,
   ]);
 });
