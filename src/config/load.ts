@@ -6,10 +6,15 @@
  * process). Read-only parameters (process_name, process_id, service_name)
  * always report the program's own values.
  *
- * `$name` references follow the `postconf -x` model: any table parameter's
- * default is visible. A Postfix daemon instead sees only parameters it has
- * already read (so `mydestination = $relay_domains` yields different results
- * there); only odd configurations notice.
+ * Two views of `$name` references. A program that runs mail_params_init()
+ * (validate, the default: the daemon and the fastflush command) sees what a
+ * Postfix daemon sees: main.cf and -o values, plus the evaluated defaults of
+ * the parameters it has already read, in mail_params_init()'s order and then
+ * in the order the program asks for its own; a reference to a parameter not
+ * read yet is undefined (so `${relay_domains?a:b}` in fast_flush_domains sees
+ * relay_domains' evaluated, possibly empty, default, and `$relay_domains` in
+ * mydestination sees nothing). Without validation (postconf) any table
+ * parameter's default is visible, as `postconf -x` shows it.
  *
  * Unless told not to, loading also performs the checks mail_params_init()
  * performs in every Postfix program, in its order, so a bad main.cf stops the
@@ -60,7 +65,10 @@ export interface LoadOptions {
   serviceName?: string;
   /** process_id (default: process.pid). */
   processId?: number;
-  /** Run mail_params_init()'s checks now (default true). */
+  /**
+   * Run mail_params_init()'s checks now (default true), and see `$name`
+   * references as a daemon does; false: as postconf does.
+   */
   validate?: boolean;
   /** gethostname() (default os.hostname). */
   hostname?: () => string;
@@ -75,9 +83,15 @@ class LoadedConfig implements MailConfig {
   /** Computed defaults in progress: a reference back to one of them is undefined. */
   private readonly computing = new Set<string>();
   private readonly context: ComputeContext;
+  /**
+   * Daemon view: the values of the defaulted parameters read so far, as
+   * get_mail_conf_*() adds them to the parameter table. Null: postconf view.
+   */
+  private readonly readDefaults: Map<string, string> | null;
 
   constructor(configDir: string, settings: ReadonlyMap<string, string>, readOnly: ReadonlyMap<string, string>,
-    hostname: () => string) {
+    hostname: () => string, daemonView: boolean) {
+    this.readDefaults = daemonView ? new Map() : null;
     this.configDir = configDir;
     this.settings = settings;
     this.readOnly = readOnly;
@@ -94,11 +108,24 @@ class LoadedConfig implements MailConfig {
     };
   }
 
-  /** The unexpanded value a `$name` reference sees, or undefined. */
-  private raw(name: string): string | undefined {
+  /** The configured (main.cf, -o, program-set) value of a name, unexpanded, or undefined. */
+  private fixed(name: string): string | undefined {
     const fixed = this.readOnly.get(name) ?? this.settings.get(name);
     if (fixed !== undefined) return fixed;
     if (name === 'config_directory') return this.configDir;
+    return undefined;
+  }
+
+  /** The unexpanded value a `$name` reference sees, or undefined. */
+  private raw(name: string): string | undefined {
+    const fixed = this.fixed(name);
+    if (fixed !== undefined) return fixed;
+    if (this.readDefaults !== null) return this.readDefaults.get(name);
+    return this.defaultOf(name);
+  }
+
+  /** The built-in default of a table parameter, unexpanded (computed ones computed), or undefined. */
+  private defaultOf(name: string): string | undefined {
     const spec = PARAMS.get(name);
     if (spec === undefined) return undefined;
     if (spec.compute === undefined) return spec.default;
@@ -123,9 +150,17 @@ class LoadedConfig implements MailConfig {
   get(name: string): string {
     const cached = this.cache.get(name);
     if (cached !== undefined) return cached;
-    const raw = this.raw(name);
-    if (raw === undefined) throw new Error(`unknown parameter: ${name}`);
-    const value = this.expand(raw);
+    const fixed = this.fixed(name);
+    let value: string;
+    if (fixed !== undefined) {
+      value = this.expand(fixed);
+    } else {
+      const raw = this.defaultOf(name);
+      if (raw === undefined) throw new Error(`unknown parameter: ${name}`);
+      value = this.expand(raw);
+      // Reading a defaulted parameter puts its evaluated default in the table, as get_mail_conf_str() does.
+      this.readDefaults?.set(name, value);
+    }
     this.cache.set(name, value);
     return value;
   }
@@ -211,7 +246,8 @@ export function loadMailConfig(opts: LoadOptions = {}): MailConfig {
     ['service_name', opts.serviceName ?? ''],
     ['process_id', String(opts.processId ?? process.pid)],
   ]);
-  const config = new LoadedConfig(configDir, settings, readOnly, opts.hostname ?? osHostname);
-  if (opts.validate ?? true) config.validate();
+  const validate = opts.validate ?? true;
+  const config = new LoadedConfig(configDir, settings, readOnly, opts.hostname ?? osHostname, validate);
+  if (validate) config.validate();
   return config;
 }

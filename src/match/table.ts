@@ -26,6 +26,8 @@ export interface LookupTable {
   fixedKeys(): boolean | Promise<boolean>;
   /** Whether `key` (a byte string) has a value; throws TableError when the lookup fails. */
   lookup(key: string): boolean | Promise<boolean>;
+  /** File-based tables: the file changed since it was read (Postfix's dict_changed_name()). */
+  changed?(): boolean;
 }
 
 /** A JS string (UTF-8 text from main.cf) as the byte string C sees. */

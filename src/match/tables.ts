@@ -3,20 +3,24 @@
  * dict layer opens them for match_list.
  *
  * Built in: static:, inline:, texthash:, fail:, regexp: and pcre: (the last
- * two in regex-table.ts). Every other type, and every proxy: table, is asked
+ * two in regex-table.ts), and the file types hash:, btree:, lmdb:, cdb:, dbm:,
+ * sdbm: (binary-table.ts). Every other type, and every proxy: table, is asked
  * of Postfix's proxymap service (proxymap.ts); without a proxymap client the
  * type is unsupported. A table that cannot be opened becomes a surrogate, as
  * in Postfix: the problem is logged as an error when the list is built (fatal
  * with daemon_table_open_error_is_fatal = yes), and every lookup then fails
- * with "<type>:<name> is unavailable. <reason>".
+ * with "<type>:<name> is unavailable. <reason>". A spec with an empty type or
+ * name ("texthash:", "static:") is fatal, as in Postfix.
  *
  * Table files are read once, when the list is built; a change is seen by the
- * next process (Postfix behaves the same way).
+ * next process (Postfix behaves the same way; binary tables report it through
+ * changed(), so the process can make way for a fresh one).
  *
  * Exports: TableContext, openTable.
  */
 import { splitNameValue } from '../config/main-cf.js';
 import { msg } from '../util/msg.js';
+import { BINARY_TYPES, binaryTable, type BinaryTableContext } from './binary-table.js';
 import type { ProxymapClient } from './proxymap.js';
 import { proxymapTable } from './proxymap.js';
 import { regexTable } from './regex-table.js';
@@ -26,6 +30,8 @@ import {
 } from './table.js';
 
 export interface TableContext {
+  /** Reads hash:, btree:, lmdb:, cdb:, dbm: and sdbm: tables directly; absent: they go to proxymap. */
+  binary?: BinaryTableContext;
   /** Serves every table type not built in here; absent: such types are unsupported. */
   proxymap?: ProxymapClient;
   /** daemon_table_open_error_is_fatal: a table that cannot be opened is fatal. */
@@ -139,6 +145,10 @@ export function openTable(spec: string, ctx: TableContext): LookupTable {
   const colon = spec.indexOf(':');
   const type = spec.slice(0, colon);
   const name = spec.slice(colon + 1);
+  // dict_open3(): no table at all, not even a surrogate, whatever daemon_table_open_error_is_fatal says.
+  if (type.length === 0 || name.length === 0) {
+    msg.fatal(`open dictionary: expecting "type:name" form instead of "${spec}"`);
+  }
   switch (type) {
     case 'static':
       return staticTable(spec);
@@ -153,6 +163,7 @@ export function openTable(spec: string, ctx: TableContext): LookupTable {
       return regexTable(type, spec, name, ctx.openErrorIsFatal);
     default: {
       const fatal = ctx.openErrorIsFatal;
+      if (ctx.binary && BINARY_TYPES.has(type)) return binaryTable(type, name, spec, ctx.binary, fatal);
       if (!ctx.proxymap || !POSTFIX_TYPES.has(type)) return openFailure(spec, `unsupported dictionary type: ${type}`, fatal);
       // proxymap strips any number of proxy: prefixes itself; the name it is asked for has none.
       let table = spec;

@@ -326,10 +326,18 @@ test('accepted values Postfix 3.7 also accepts', (t) => {
   t.is(config.getInt('dont_remove'), -1);
 });
 
-test('known divergence: references follow postconf -x, not the daemon read order', (t) => {
-  // A Postfix daemon reads max_use before max_idle, so there $max_idle is still empty
-  // ("bad numerical configuration: max_use = "); here the default of max_idle is visible.
-  t.is(fatalOf(() => load('max_use = $max_idle\n')), 'bad numerical configuration: max_use = 100s');
+test('references follow the daemon read order: a parameter not read yet is undefined', (t) => {
+  // A Postfix daemon reads max_use before max_idle, so there $max_idle is still undefined.
+  t.is(fatalOf(() => load('max_use = $max_idle\n')), 'bad numerical configuration: max_use = ');
+  // relay_domains is read (its evaluated default, empty at level 3.6, joins the table) before
+  // fast_flush_domains, so "?" sees it empty; postconf -x sees its non-empty raw default.
+  const text = 'compatibility_level = 3.6\nfast_flush_domains = ${relay_domains?{$relay_domains}:{fallback.test}}\n'
+    + 'mydestination = ${parent_domain_matches_subdomains?{later}:{not yet}}\n';
+  t.is(load(text).get('fast_flush_domains'), 'fallback.test');
+  t.is(load(text).get('mydestination'), 'not yet');
+  const postconf = loadMailConfig({ configDir: confDir(text), hostname: () => 'vm', validate: false });
+  t.is(postconf.get('fast_flush_domains'), '');
+  t.is(postconf.get('mydestination'), 'later');
 });
 
 test('values are expanded once and cached', (t) => {

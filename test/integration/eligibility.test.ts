@@ -1,7 +1,7 @@
 /*
  * eligibility.test.ts - fast_flush_domains as Postfix's C flush judges it, against fastflush:
  * literal lists, /file lists, every table type (built in, and hash/btree/lmdb/cdb built with the
- * real postmap and served by the real proxymap), UTF-8 and address-literal sites, and bad input.
+ * real postmap, read directly, and proxy: tables served by the real proxymap), UTF-8 and address-literal sites, and bad input.
  *
  * One Postfix instance per program. Every (list, parent style, smtputf8_enable, IDNA mode)
  * configuration is an extra flush service in master.cf (public/ffN, with -o settings taken from
@@ -97,21 +97,36 @@ function buildTables(): void {
   write('patho.regexp', '/^(a|a)*$/ OK\n/^(a+)+b/ OK\n/^(x+x+)+y\\.example$/ OK\n');
   write('unsupported.pcre', '/^ok\\.example$/ OK\n/^(a)\\1$/ BACKREF\n');
   write('cidr', '192.0.2.0/24 OK\n');
+  // /file lists as Postfix 3.7 reads them: physical lines, '#' only in column 1, no continuations.
+  write('lines', '  lead.test\nplain.test\n\tindented.test\n#c.test\n trailing.test # rest.test\n  # ind.test\n\n   \n'
+    + '{brace.test\nopen.test}\nnul.test\0hidden.test\n last.test');
+  write('crlf', '\n\n  first.test\r\n\r\nsecond.test\r\n');
+  // parent_domain_matches_subdomains items that name fast_flush_domains.
+  write('pname', 'debug_peer_list\nfast_flush_domains\n');
+  write('pname.texthash', 'fast_flush_domains yes\n');
+  write('pname.regexp', '/^fast_flush_/ yes\n');
+  write('pname.pcre', '/^FAST_flush_domains$/ yes\n');
+  write('pname.none', '/^smtpd_/ yes\n');
   write('unapproved', POSTMAP_SOURCE);
   // postmap wants a main.cf; an empty one gives the defaults.
   mkdirSync(join(T, 'etc'));
   write('etc/main.cf', '');
-  for (const [type, base] of [['hash', 'h'], ['btree', 'b'], ['lmdb', 'l'], ['cdb', 'c'], ['hash', 'unapproved']] as const) {
-    if (base !== 'unapproved') write(base, POSTMAP_SOURCE);
+  write('pname.hash', 'fast_flush_domains yes\n');
+  write('pname.cdb', 'fast_flush_domains yes\n');
+  execFileSync(postfixTool('postmap'), ['-c', join(T, 'etc'), `cdb:${join(T, 'pname.cdb')}`], { stdio: 'pipe' });
+  write('hf', POSTMAP_SOURCE);
+  execFileSync(postfixTool('postmap'), ['-f', '-c', join(T, 'etc'), `hash:${join(T, 'hf')}`], { stdio: 'pipe' });
+  for (const [type, base] of [['hash', 'h'], ['btree', 'b'], ['lmdb', 'l'], ['cdb', 'c'], ['hash', 'unapproved'], ['hash', 'pname.hash']] as const) {
+    if (base !== 'unapproved' && base !== 'pname.hash') write(base, POSTMAP_SOURCE);
     execFileSync(postfixTool('postmap'), ['-c', join(T, 'etc'), `${type}:${join(T, base)}`], { stdio: 'pipe' });
   }
 }
 
-/** Tables proxymap may serve (fastflush reads hash:, btree:, lmdb:, cdb:, cidr: through it). */
+/** Tables proxymap may serve (the proxy: and cidr: tables of the lists below). */
 function proxyReadMaps(): string {
   const stock = spawnSync('postconf', ['-dh', 'proxy_read_maps'], { encoding: 'utf8' }).stdout.trim();
   const ours = [...FIXED_TYPES.map((type) => `proxy:${type}:${join(T, type[0] as string)}`),
-    `proxy:hash:${join(T, 'missing')}`, `proxy:cidr:${join(T, 'cidr')}`];
+    `proxy:hash:${join(T, 'missing')}`, `proxy:cidr:${join(T, 'cidr')}`, `proxy:hash:${join(T, 'pname.hash')}`];
   return `${stock} ${ours.join(' ')}`;
 }
 
@@ -122,6 +137,8 @@ interface Group {
   list: string;
   /** Parent style: true, false, or both (two configurations). */
   parent: boolean | 'both';
+  /** parent_domain_matches_subdomains itself, instead of a value that does or does not name the list. */
+  parentList?: string;
   utf8?: boolean;
   idna2003?: boolean;
   sites: Array<string | Buffer>;
@@ -196,17 +213,14 @@ const GROUPS: Group[] = [
   { name: 'empty inline', list: 'inline:{}', parent: true, sites: ['a.test'] },
   { name: 'duplicate texthash key', list: `texthash:${join(T, 'dup')}`, parent: true, sites: ['a.test'] },
   ...FIXED_TYPES.map((type): Group => ({
-    name: `${type} via proxymap`, list: `${type}:${join(T, type[0] as string)}`, parent: 'both', sites: FIXED_SITES,
+    name: `${type} read directly`, list: `${type}:${join(T, type[0] as string)}`, parent: 'both', sites: FIXED_SITES,
   })),
+  { name: 'hash built with postmap -f', list: `hash:${join(T, 'hf')}`, parent: 'both', sites: FIXED_SITES },
+  { name: 'cdb in a string list', list: 'example.test', parent: true, parentList: `cdb:${join(T, 'pname.cdb')}`,
+    sites: ['example.test', 'a.example.test'] },
   { name: 'proxy:hash', list: `proxy:hash:${join(T, 'h')}`, parent: 'both', sites: FIXED_SITES },
   { name: 'cidr via proxymap', list: `cidr:${join(T, 'cidr')}`, parent: true, sites: ['192.0.2.1', '[192.0.2.1]', 'a.test'] },
-  {
-    name: 'missing hash', list: `example.test hash:${join(T, 'missing')}`, parent: true, sites: ['example.test', 'a.test'],
-    oursLog: {
-      why: 'proxymap, not flush, logs that the .db file is missing',
-      expect: (lines) => lines.every((l) => l === `warning: fast_flush_domains: hash:${join(T, 'missing')}: table lookup problem`),
-    },
-  },
+  { name: 'missing hash', list: `example.test hash:${join(T, 'missing')}`, parent: true, sites: ['example.test', 'a.test'] },
   { name: 'regexp', list: `regexp:${join(T, 'r')}`, parent: 'both',
     sites: ['mx1.example.test', 'a.mx1.example.test', 'MX2.EXAMPLE.TEST', 'sub.example.info', 'other.test', 'a-b.test'] },
   { name: 'regexp rules', list: `regexp:${join(T, 'r2')}`, parent: true,
@@ -236,6 +250,32 @@ const GROUPS: Group[] = [
       expect: (lines) => lines.some((l) => l.startsWith('error: pcre map ') && l.includes('back-references')),
     },
   },
+  { name: 'file lines', list: join(T, 'lines'), parent: 'both',
+    sites: ['lead.test', 'plain.test', 'indented.test', 'c.test', 'trailing.test', 'rest.test', 'ind.test', 'brace.test',
+      '{brace.test', 'open.test', 'open.test}', 'nul.test', 'hidden.test', 'last.test', 'sub.last.test'] },
+  { name: 'file crlf', list: `!${join(T, 'crlf')}, .test`, parent: 'both',
+    sites: ['first.test', 'second.test', 'x.first.test', 'other.test'] },
+  ...[
+    'fast_flush_domains', 'FAST_FLUSH_DOMAINS', '!fast_flush_domains, fast_flush_domains', 'fast_flush_domains.x',
+    'inline:{fast_flush_domains=1}', '!inline:{fast_flush_domains=1}, fast_flush_domains',
+    'debug_peer_list, !inline:{ {fast_flush_domains = x} }, fast_flush_domains', 'static:all', '!static:all',
+    join(T, 'pname'), `!${join(T, 'pname')}, fast_flush_domains`, `texthash:${join(T, 'pname.texthash')}`,
+    `regexp:${join(T, 'pname.regexp')}`, `pcre:${join(T, 'pname.pcre')}`, `pcre:${join(T, 'pname.none')}, fast_flush_domains`,
+    `hash:${join(T, 'pname.hash')}`, `!hash:${join(T, 'pname.hash')} fast_flush_domains`, '',
+    `proxy:hash:${join(T, 'pname.hash')}`, `!proxy:hash:${join(T, 'pname.hash')} fast_flush_domains`,
+  ].flatMap((parentList): Group[] => [false, true].map((utf8) => ({
+    name: `parent list "${parentList}" utf8 ${utf8 ? 'on' : 'off'}`, list: `example.test, texthash:${join(T, 't')}`,
+    parent: true, parentList, utf8, sites: ['example.test', 'sub.example.test', 'a.example.net', 'sub.upper.org'],
+  }))),
+  // Conditional expansion sees what the daemon has read so far (mail_params_init's order).
+  ...[
+    '${recipient_delimiter?{m.test}:{fallback.test}}', '${fast_flush_refresh_time?{m.test}:{fallback.test}}',
+    '${mydestination?{m.test}:{fallback.test}}', '${alias_database?{m.test}:{fallback.test}} ${verp_delimiter_filter?{late.test}}',
+    '${debug_peer_list:{fallback.test}} ${proxymap_service_name:{late.test}}',
+  ].map((list): Group => ({ name: `read order "${list}"`, list, parent: 'both', sites: ['fallback.test', 'm.test', 'sub.m.test', 'late.test'] })),
+  ...['${debug_peer_list?{x}:{fast_flush_domains}}', '${queue_service_name?{x}:{fast_flush_domains}}'].map((parentList): Group => ({
+    name: `read order parent list "${parentList}"`, list: 'm.test', parent: true, parentList, sites: ['m.test', 'sub.m.test'],
+  })),
   { name: 'utf8 off', list: UTF8_LIST, parent: true, utf8: false, sites: UTF8_SITES },
   { name: 'utf8 on', list: UTF8_LIST, parent: true, utf8: true, sites: UTF8_SITES },
   { name: 'idna2003', list: UTF8_LIST, parent: true, utf8: true, idna2003: true, sites: UTF8_SITES },
@@ -293,9 +333,11 @@ async function addServices(pf: PostfixInstance, services: Array<{ name: string; 
 }
 
 function serviceArgs(c: Config): string[] {
+  const parentList = c.group.parentList === undefined
+    ? (c.parent ? 'fast_flush_domains' : 'debug_peer_list') : `$${c.service}_parent`;
   const args = [
     '-o', `fast_flush_domains=$${c.service}_list`,
-    '-o', `parent_domain_matches_subdomains=${c.parent ? 'fast_flush_domains' : 'debug_peer_list'}`,
+    '-o', `parent_domain_matches_subdomains=${parentList}`,
     // A process per configuration: let it go soon after its cases.
     '-o', 'max_idle=2s',
     // Log lines are told apart by their tag, whatever process (and however many) logged them.
@@ -341,7 +383,10 @@ function logsByService(maillog: string): Map<string, string[]> {
 
 async function runAll(program: FlushProgram, t: ExecutionContext): Promise<Observed> {
   const mainCf: Record<string, string> = { proxy_read_maps: proxyReadMaps() };
-  for (const c of CONFIGS) mainCf[`${c.service}_list`] = c.group.list;
+  for (const c of CONFIGS) {
+    mainCf[`${c.service}_list`] = c.group.list;
+    if (c.group.parentList !== undefined) mainCf[`${c.service}_parent`] = c.group.parentList;
+  }
   const pf = await startInstance(t, { flushProgram: program, flushWakeup: '0', mainCf });
   await addServices(pf, CONFIGS.map((c) => ({ name: c.service, args: serviceArgs(c) })));
   const flushDir = join(pf.spoolDir, 'flush');
@@ -415,8 +460,13 @@ const SPECIAL: Special[] = [
   { name: 'unapproved proxy table', list: `proxy:hash:${join(T, 'unapproved')}` },
   { name: 'unapproved hash table', list: `hash:${join(T, 'unapproved')}` },
   { name: 'lone negation', list: 'a.test ! b.test' },
+  { name: 'no table name', list: 'a.test texthash:' },
+  { name: 'no static value', list: 'static:' },
+  { name: 'parent fail', list: 'example.test', extra: ['-o', 'parent_domain_matches_subdomains=debug_peer_list,fail:x'] },
+  { name: 'parent missing table', list: 'example.test',
+    extra: ['-o', `parent_domain_matches_subdomains=texthash:${join(T, 'nonexistent')}`] },
   { name: 'recycle', list: join(T, 'recycle'), extra: ['-o', 'max_idle=100s'] },
-  { name: 'proxymap trouble', list: `hash:${join(T, 'h')}`, extra: ['-o', 'ipc_timeout=2s', '-o', 'ipc_idle=1s'] },
+  { name: 'proxymap trouble', list: `proxy:hash:${join(T, 'h')}`, extra: ['-o', 'ipc_timeout=2s', '-o', 'ipc_idle=1s'] },
 ];
 
 async function startSpecial(t: ExecutionContext, program: FlushProgram): Promise<PostfixInstance> {
@@ -464,16 +514,30 @@ withPostfix.test('refused proxy tables, a lone "!", and list files changed under
   const cRefused = await linesOf(c, 'unapproved proxy table', 'fftest-c-refused');
   t.true(cRefused.flush.includes(`fatal: proxymap service is not configured for table "${unapproved}"`), JSON.stringify(cRefused.flush));
 
-  // A plain hash: table: C opens it itself; fastflush needs it approved for proxymap.
-  t.is((await addRequest(c, 'unapproved hash table', 'example.test')).reply, statusReply(0));
-  t.is((await addRequest(ours, 'unapproved hash table', 'example.test')).reply, statusReply(-1));
-  t.true((await linesOf(ours, 'unapproved hash table', 'fftest-hash')).flush.includes(hint));
+  // A plain hash: table: both open it themselves, no proxy_read_maps entry needed.
+  for (const pf of [c, ours]) t.is((await addRequest(pf, 'unapproved hash table', 'example.test')).reply, statusReply(0));
 
   // "!" alone is fatal at start-up in both.
   for (const pf of [c, ours]) {
     t.false((await addRequest(pf, 'lone negation', 'a.test', 1500)).announced);
     const lines = (await linesOf(pf, 'lone negation', `fftest-lone-${pf.flushProgram}`)).flush;
     t.true(lines.includes("fatal: fast_flush_domains: no pattern after '!'"), `${pf.flushProgram}: ${JSON.stringify(lines)}`);
+  }
+
+  // Malformed table names, and a parent_domain_matches_subdomains table that fails: fatal at
+  // start-up in both, with C's message.
+  const fatalities: Array<[string, string]> = [
+    ['no table name', 'fatal: open dictionary: expecting "type:name" form instead of "texthash:"'],
+    ['no static value', 'fatal: open dictionary: expecting "type:name" form instead of "static:"'],
+    ['parent fail', 'fatal: parent_domain_matches_subdomains: fail:x: table lookup problem'],
+    ['parent missing table', `fatal: parent_domain_matches_subdomains: texthash:${join(T, 'nonexistent')}: table lookup problem`],
+  ];
+  for (const [name, fatal] of fatalities) {
+    for (const pf of [c, ours]) {
+      t.false((await addRequest(pf, name, 'example.test', 1500)).announced, `${pf.flushProgram}: ${name}`);
+      const lines = (await linesOf(pf, name, `fftest-${name.replace(/ /g, '-')}-${pf.flushProgram}`)).flush;
+      t.true(lines.includes(fatal), `${pf.flushProgram}: ${JSON.stringify(lines)}`);
+    }
   }
 
   // A /file list is read when the process starts: a change is seen after postfix reload.
@@ -515,8 +579,8 @@ withPostfix.test('refused proxy tables, a lone "!", and list files changed under
   const trouble = (await linesOf(ours, 'proxymap trouble', 'fftest-trouble')).flush;
   t.deepEqual(trouble, [
     'warning: connect to subsystem private/proxymap: No such file or directory',
-    `warning: fast_flush_domains: hash:${join(T, 'h')}: table lookup problem`,
+    `warning: fast_flush_domains: proxy:hash:${join(T, 'h')}: table lookup problem`,
     'warning: read private/proxymap socket: Connection timed out',
-    `warning: fast_flush_domains: hash:${join(T, 'h')}: table lookup problem`,
+    `warning: fast_flush_domains: proxy:hash:${join(T, 'h')}: table lookup problem`,
   ]);
 });

@@ -221,3 +221,25 @@ test('100,000-entry lists: built and matched quickly', async (t) => {
   t.is(await verdict(list, 'none.example'), 'NO');
   t.true(Date.now() - started < 5000, `${Date.now() - started} ms`);
 });
+
+test('a /file is read as Postfix 3.7 reads it: physical lines, # only in column 1, no final newline needed', async (t) => {
+  const file = join(dir, 'physical');
+  writeFileSync(file, '  lead.com\n\n \tind.com\n#skip.com\n a.com #rest.com\n{b.com\nc.com}\nd.com\0e.com\n last.com');
+  const drop = msg.addSink(() => undefined);
+  t.teardown(drop);
+  const list = build(file, false);
+  const names = ['lead.com', 'ind.com', 'skip.com', 'a.com', 'rest.com', 'b.com', 'c.com', 'd.com', 'e.com', 'last.com'];
+  t.deepEqual(
+    await Promise.all(names.map((n) => verdict(list, n))),
+    ['YES', 'YES', 'NO', 'YES', 'NO', 'NO', 'NO', 'YES', 'NO', 'YES'],
+  );
+});
+
+test.serial('a table name without a type or a name is fatal, as dict_open() makes it', (t) => {
+  const drop = msg.addSink(() => undefined);
+  t.teardown(drop);
+  for (const spec of ['texthash:', 'static:', ':x', 'proxy:']) {
+    const error = t.throws(() => build(`a.com ${spec}`, true), { instanceOf: FatalError });
+    t.is(error?.message, `open dictionary: expecting "type:name" form instead of "${spec}"`);
+  }
+});

@@ -4,10 +4,12 @@
  * in which words, and when a table is refused (every lookup then fails).
  */
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainList } from '../../src/match/domain-list.js';
+import { TableSet } from '../../src/match/match-list.js';
 import { FatalError, msg } from '../../src/util/msg.js';
 
 type Verdict = 'YES' | 'NO' | 'ERROR';
@@ -186,4 +188,25 @@ test.serial('daemon_table_open_error_is_fatal = yes: a table or /file that canno
   t.is(error?.message, `open database ${join(dir, 'missing')}: No such file or directory`);
   t.throws(() => build(join(dir, 'missing-file')), { instanceOf: FatalError });
   t.throws(() => build('inline:{}'), { instanceOf: FatalError });
+});
+
+test('binary tables: read directly, keys as postmap stored them, a changed file is reported', (t) => {
+  const postmap = join(execFileSync('postconf', ['-dh', 'command_directory'], { encoding: 'utf8' }).trim(), 'postmap');
+  if (!existsSync(postmap)) return t.pass('postmap is not installed');
+  const work = mkdtempSync(join(tmpdir(), 'ff-binary-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  writeFileSync(join(work, 'main.cf'), '');
+  writeFileSync(join(work, 't'), 'Example.TEST OK\n.example.net OK\n');
+  for (const type of ['hash', 'cdb']) execFileSync(postmap, ['-c', work, `${type}:${join(work, 't')}`]);
+  for (const type of ['hash', 'cdb']) {
+    const tables = new TableSet({ openErrorIsFatal: false, binary: { postmap, configDir: work } });
+    const table = tables.open(`${type}:${join(work, 't')}`);
+    t.true(table.lookup('example.test') as boolean, type);
+    t.false(table.lookup('Example.TEST') as boolean, `${type}: postmap folded the key`);
+    t.true(table.lookup('.example.net') as boolean, type);
+    t.is(tables.changed(), undefined);
+    const file = join(work, `t.${type === 'hash' ? 'db' : 'cdb'}`);
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    t.is(tables.changed(), `${type}:${join(work, 't')}`);
+  }
 });

@@ -49,8 +49,10 @@ export function parseMainEditArgs(mode: MainEditMode, args: readonly string[], w
     } else {
       if (arg === '') throw new PostconfFatal('-X or -# requires non-blank parameter names');
       if (arg.includes('=')) throw new PostconfFatal('-X or -# requires parameter names without value');
-      // Postfix 3.7 crashes on a repeated -X/-# name; the repeat changes nothing here.
-      requests.set(arg.replace(/[ \t\n\v\f\r]+$/, ''), undefined);
+      // Postfix 3.7 crashes on a repeated -X/-# name; the repeat changes nothing here. Its
+      // trimblanks() call only computes where trailing blanks start and changes nothing, so a
+      // name with trailing white space is kept as given and matches no parameter.
+      requests.set(arg, undefined);
     }
   }
   return requests;

@@ -187,7 +187,10 @@ function run(opts: PostconfOptions, env: PostconfIo['env'], out: BufferedOutput,
  * returns the exit status: 0, or 1 after a fatal error.
  */
 export function runPostconfMain(argv: readonly string[], io: PostconfIo): number {
-  const stderrLine = (text: string): void => io.writeStderr(Buffer.from(`${PROGRAM}: ${text}\n`, 'latin1'));
+  // Every message goes through msg_output()'s printable(): postconf leaves UTF-8 off, so each
+  // byte outside printable ASCII (a CR, a tab, each byte of a UTF-8 character) prints as '?'.
+  const stderrLine = (text: string): void =>
+    io.writeStderr(Buffer.from(`${PROGRAM}: ${text.replace(/[^\x20-\x7e]/g, '?')}\n`, 'latin1'));
   const warn: Warn = (text) => stderrLine(`warning: ${text}`);
   const out = new BufferedOutput((data) => io.writeStdout(data));
   try {

@@ -198,6 +198,14 @@ const CORPUS: Record<string, ConfigFiles> = {
     'master.cf': 'relay unix - - n - - smtp -o baz_from_master=1 -o service_name=x -o $undef_in_master=1 -o q=$nope\nmaildrop unix - n n - - pipe\n',
   },
   malformed: { 'main.cf': 'mydestination = ${bar\n', 'master.cf': '' },
+  // Messages go through Postfix's printable filter.
+  ctrl: { 'main.cf': 'foo\r = 1\nbür = 2\nx\x01y = 3\nz = \x01\nt = a\tb\n', 'master.cf': '' },
+  // The daemon sees relay_domains' evaluated (empty) default here; postconf sees its raw default.
+  readorder: {
+    'main.cf': 'compatibility_level = 3.6\nfast_flush_domains = ${relay_domains?{$relay_domains}:{fallback.test}}\n'
+      + 'parent_domain_matches_subdomains = ${queue_service_name?{x}:{fast_flush_domains}}\nmax_use = ${max_idle?{1}:{2}}\n',
+    'master.cf': '',
+  },
   malformeduser: { 'main.cf': 'zzfoo = ${bar\nx = $zzfoo\n', 'master.cf': '' },
 };
 
@@ -233,6 +241,9 @@ const CASES: Case[] = [
   ...display('badmaster', false, ['-M'], ['-n'], ['-F'], ['-d', 'mail_version']),
   ...display('noheader', false, ['-M'], ['-MX', 'foo/unix']),
   ...display('malformed', false, ['mail_version'], ['-x', 'mydestination'], ['-d', 'mydestination']),
+  ...display('ctrl', true, ['-n'], ['-nx'], ['z', 't', 'bogus\x02']),
+  ...display('readorder', false, ['-x', 'fast_flush_domains', 'parent_domain_matches_subdomains', 'max_use'], ['-nx'],
+    ['-o', 'relay_domains=', '-x', 'fast_flush_domains']),
   ...display('malformeduser', true, ['mail_version'], ['-x'], ['-nx']),
   // master.cf display
   ...display('stock', false, ['-M'], ['-Mf'], ['-F'], ['-Ff'], ['-P'], ['-Px'], ['-Mx'], ['-M', 'smtp'], ['-M', 'smtp/inet', 'smtp', '*/unix', 'nothere'],
@@ -245,6 +256,8 @@ const CASES: Case[] = [
   { corpus: 'spec', args: ['foo = new value', 'zzz=last', 'aaa=', 'bar=y', 'bar=z'], appendOrder: true },
   { corpus: 'spec', args: ['-X', 'foo', 'baz', 'nothere'] },
   { corpus: 'spec', args: ['-#', 'foo', 'bar'] },
+  { corpus: 'spec', args: ['-X', 'foo ', ' bar', 'baz\t'] },
+  { corpus: 'spec', args: ['-#', ' foo', 'bar ', 'baz'] },
   { corpus: 'spec', args: ['-e', 'baz='] },
   { corpus: 'spec', args: ['a=b', 'b'] },
   { corpus: 'spec', args: ['-e', 'a=1', 'a=1', 'a=2'] },
