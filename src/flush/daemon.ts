@@ -27,6 +27,10 @@ runSingleServer(
     preJailInit(ctx) {
       settings = loadFlushSettings(ctx.config);
     },
+    retireReason() {
+      const table = settings?.domains.changedTable();
+      return table === undefined ? undefined : `table ${table} has changed`;
+    },
     serve(client) {
       return serveFlushClient(client, settings as FlushSettings);
     },

@@ -101,6 +101,14 @@ export interface SingleServerSpec {
   /** Runs inside the jail, with the final privileges. */
   postJailInit?(ctx: ServerContext): void | Promise<void>;
   /**
+   * Asked at each accepted connection (C's pre-accept point): a reason to
+   * retire, such as a lookup table file that changed, or undefined. With a
+   * reason the process logs "<reason> -- restarting" and retires as at
+   * max_use: it serves what it has accepted and exits 0, and master starts a
+   * fresh process that reads the new data.
+   */
+  retireReason?(ctx: ServerContext): string | undefined;
+  /**
    * Serves one client. The skeleton closes the connection afterwards. A
    * rejection is logged as a warning, except FatalError (and ConfigError),
    * which ends the process with status 1.
@@ -482,7 +490,11 @@ class ListenerLoop {
     const client = StreamClient.fromSocket(socket, `${this.ctx.serviceName} socket`, this.settings.ipcTimeout);
     this.active.add(client);
     if (msg.verbose) msg.info('connection established');
-    if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) {
+    const reason = this.retiring ? undefined : this.spec.retireReason?.(this.ctx);
+    if (reason !== undefined) {
+      msg.info(`${reason} -- restarting`);
+      this.retire();
+    } else if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) {
       this.retire();
     } else if (!this.successorRequested && this.successor.accepted(this.accepted, performance.now())) {
       this.requestSuccessor();

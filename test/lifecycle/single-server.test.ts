@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasPython, startDgramReceiver } from './dgram-receiver.js';
@@ -139,6 +139,22 @@ test('a process that served one connection and then dies has a use on record: ma
       child.child.kill('SIGKILL');
       t.is((await child.exit).signal, 'SIGKILL');
       t.is((await slow).reply, '');
+    } finally {
+      reap(t, child);
+    }
+  });
+});
+
+test('a retire reason (a changed table) at an accept: that client is served, then the process exits 0', async (t) => {
+  await withInstance('', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-V']);
+    try {
+      t.is(parseReply((await request(instance.listen.path, 'before\n')).reply).line, 'before');
+      writeFileSync(join(instance.spool, 'retire-reason'), 'table hash:/etc/postfix/flush has changed\n');
+      t.is(parseReply((await request(instance.listen.path, 'after\n')).reply).line, 'after');
+      t.deepEqual(await child.exit, { code: 0, signal: null });
+      t.regex(child.stderr, /^postfix\/flush: table hash:\/etc\/postfix\/flush has changed -- restarting$/m);
+      t.deepEqual(masterView(child.statuses), { uses: 2, available: true });
     } finally {
       reap(t, child);
     }
