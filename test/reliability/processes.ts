@@ -1,6 +1,7 @@
 /*
  * processes.ts - the flush processes of one Postfix instance, as /proc shows them: Postfix's C
- * daemon (argv[0] "flush") or fastflush (node running dist/src/flush/daemon.js), working in
+ * daemon (argv[0] "flush") or fastflush (node running the daemon bundle's loader
+ * dist/bundle/flush/daemon.cjs, or tsc's dist/src/flush/daemon.js), working in
  * the instance's queue directory; their resident memory; master's pid; and a sampler that
  * records every flush process seen and the largest RSS while a phase runs.
  *
@@ -16,7 +17,7 @@ export interface FlushProcess {
   program: FlushProgram;
 }
 
-const FASTFLUSH_DAEMON = /\/dist\/src\/flush\/daemon\.js$/;
+const FASTFLUSH_DAEMON = /\/dist\/(bundle\/flush\/daemon\.cjs|src\/flush\/daemon\.js)$/;
 
 /** Resident set size in KiB, or 0 when the process is gone. */
 export function rssKiB(pid: number): number {
