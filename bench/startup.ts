@@ -127,12 +127,14 @@ async function measureDaemon(ctx: BenchContext, program: string, dir: string): P
 /** Bare node: `node -e 0` to exit, and an idle node's first byte and memory. */
 async function measureNode(): Promise<Metrics> {
   const t0 = now();
-  const bare = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  // An empty environment, as master gives its children: variables such as NODE_EXTRA_CA_CERTS
+  // make every node start slower and would flatter the daemon.
+  const bare = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: {} });
   await withTimeout(exited(bare), 'node -e 0');
   const bareExitMs = msSince(t0);
 
   const t1 = now();
-  const idle = spawn(process.execPath, ['-e', IDLE_NODE_SCRIPT], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const idle = spawn(process.execPath, ['-e', IDLE_NODE_SCRIPT], { stdio: ['ignore', 'pipe', 'ignore'], env: {} });
   try {
     await withTimeout(new Promise<void>((resolve) => idle.stdout?.once('data', () => resolve())), 'idle node');
     const readyMs = msSince(t1);
