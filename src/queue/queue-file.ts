@@ -4,8 +4,7 @@
  * it to the incoming queue, where qmgr picks it up after an 'I' trigger.
  *
  *   1. utime(deferred path, now); if it is not there, utime(incoming path).
- *      Neither there: nothing done. Each utime() is preceded by a stat()
- *      probe (see isPresent).
+ *      Neither there: nothing done.
  *   2. 'unthrottle-after' only (send_file): safe-open the file, skip it if
  *      it is not ready (owner rwx not all set: still being written), and set
  *      group-read, which tells qmgr to unthrottle the message's destinations.
@@ -26,7 +25,7 @@
  * Exports: flushOneFile(id, now, mode, hashing, firstQueue?), UnthrottleMode,
  *          QueueName, DEFERRED, INCOMING
  */
-import { closeSync, constants, fchmodSync, mkdirSync, renameSync, statSync, utimesSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { msg } from '../util/msg.js';
 import { errorCode, strerror } from './errors.js';
@@ -70,20 +69,6 @@ function renameCreatingDirs(from: string, to: string): void {
  * work for the logfile's count, and makes send_file trigger qmgr). `now` is
  * in whole seconds (the event-loop clock of the request).
  */
-/**
- * A cheap existence probe before utime(): a file that is not there is the
- * common case for the ids of a long logfile, and a failing call in Node
- * builds an exception (about 12 us, against 2 us for this stat). A file that
- * disappears between the probe and the utime() takes the ENOENT path as in C.
- */
-function isPresent(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return true; // let utime() report what is wrong
-  }
-}
-
 export function flushOneFile(
   id: string,
   now: number,
@@ -97,17 +82,15 @@ export function flushOneFile(
   let queue: QueueName = firstQueue;
   let path = queuePath(queue, id, hashing);
   for (;;) {
-    if (isPresent(path)) {
-      try {
-        utimesSync(path, now, now);
-        break;
-      } catch (error) {
-        if (errorCode(error) !== 'ENOENT') msg.warn(`${myname}: update ${path} time stamps: ${strerror(error)}`);
-      }
+    try {
+      utimesSync(path, now, now);
+      break;
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') msg.warn(`${myname}: update ${path} time stamps: ${strerror(error)}`);
+      if (queue === INCOMING) return false;
+      queue = INCOMING;
+      path = queuePath(queue, id, hashing);
     }
-    if (queue === INCOMING) return false;
-    queue = INCOMING;
-    path = queuePath(queue, id, hashing);
   }
 
   if (mode === 'unthrottle-after') {

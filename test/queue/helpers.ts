@@ -80,7 +80,7 @@ export interface FsSpy {
   restore(): void;
 }
 
-type FsFunctionName = 'openSync' | 'writeSync' | 'utimesSync' | 'opendirSync' | 'renameSync' | 'statSync';
+type FsFunctionName = 'openSync' | 'writeSync' | 'utimesSync' | 'opendirSync' | 'renameSync';
 
 type FsFunction = (...args: unknown[]) => unknown;
 
