@@ -5,9 +5,10 @@
  * the instance's queue directory; their resident memory; master's pid; and a sampler that
  * records every flush process seen and the largest RSS while a phase runs.
  *
- * Exports: FlushProcess, flushProcesses, holdsLogfile, masterPid, ProcessSampler, rssKiB, processGone.
+ * Exports: FlushProcess, flushProcesses, holdsLogfile, holdsAcceptLock, masterPid, ProcessSampler,
+ * rssKiB, processGone.
  */
-import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { readFileSync, readlinkSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FlushProgram } from '../helpers/postfix-instance.js';
@@ -64,6 +65,23 @@ export function holdsLogfile(pid: number, spoolDir: string): boolean {
       } catch {
         return false;
       }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when the process holds the accept lock spool/pid/unix.flush (/proc/locks): for
+ * fastflush, the process that is listening and serving; a waiting successor only waits on it.
+ */
+export function holdsAcceptLock(pid: number, spoolDir: string): boolean {
+  try {
+    const inode = statSync(join(spoolDir, 'pid', 'unix.flush')).ino;
+    return readFileSync('/proc/locks', 'latin1').split('\n').some((line) => {
+      // "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"; waiters have "->" after the number.
+      const fields = line.trim().split(/\s+/);
+      return fields[1] === 'FLOCK' && Number(fields[4]) === pid && Number(fields[5]?.split(':')[2]) === inode;
     });
   } catch {
     return false;

@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { flushRequest, type FlushRequestName } from '../../src/protocol/flush-messages.js';
 import { PostfixInstance, logfileName, waitFor, type FlushProgram } from '../helpers/postfix-instance.js';
 import { deferMail } from '../helpers/postfix-scenario.js';
-import { holdsLogfile, ProcessSampler, type FlushProcess } from './processes.js';
+import { holdsAcceptLock, holdsLogfile, ProcessSampler, type FlushProcess } from './processes.js';
 import { censusQueue, compareCensus, logfileLines } from './queue-state.js';
 import { pick, seededRandom } from './random.js';
 import { flushCall, wakeup, type CallResult } from './wire.js';
@@ -166,13 +166,14 @@ async function race(pf: PostfixInstance, options: RaceOptions, log: (line: strin
     while (racing) {
       await sleep(options.killEveryMs * (0.5 + killerRandom()));
       // A busy victim that has served before: in the middle of a request (it holds a logfile
-      // open) and alive for VICTIM_MIN_AGE_MS under load. A process killed during its very
+      // open) or listening (it holds the accept lock; synchronous queue I/O holds a logfile for
+      // microseconds only), and alive for VICTIM_MIN_AGE_MS under load. A process killed during its very
       // first connection looks like a broken start-up to master, C's included.
       let victims: FlushProcess[] = [];
       for (let tries = 0; racing && victims.length === 0 && tries < 200; tries++) {
         const now = performance.now();
         victims = sampler.sample().filter((p) => now - (sampler.firstSeen.get(p.pid) ?? now) >= VICTIM_MIN_AGE_MS
-          && holdsLogfile(p.pid, pf.spoolDir));
+          && (holdsLogfile(p.pid, pf.spoolDir) || holdsAcceptLock(p.pid, pf.spoolDir)));
         if (victims.length === 0) await sleep(5);
       }
       if (!racing || victims.length === 0) continue;
