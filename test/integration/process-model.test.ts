@@ -7,11 +7,12 @@
  * Which process is "the busy one" is read from /proc/locks: the holder of the accept lock
  * (spool/pid/unix.flush) is the process that is listening; a waiting successor blocks on it.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { sleep, startInstance, waitFor, type PostfixInstance } from '../helpers/postfix-instance.js';
 import { withPostfix } from '../helpers/postfix-variants.js';
+import { acceptLockHolder } from '../reliability/processes.js';
 
 const SITE = 'example.test';
 
@@ -34,20 +35,6 @@ function flushProcesses(pf: PostfixInstance): number[] {
     }
   }
   return pids;
-}
-
-/** The pid holding the accept lock (the listening process), if any. */
-function listenerPid(pf: PostfixInstance): number | undefined {
-  const lockFile = join(pf.spoolDir, 'pid', 'unix.flush');
-  if (!existsSync(lockFile)) return undefined; // no process has started yet
-  const inode = statSync(lockFile).ino;
-  for (const line of readFileSync('/proc/locks', 'latin1').split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    // "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"; waiters have "->" after the number.
-    if (fields[1] !== 'FLOCK' || fields[3] !== 'WRITE') continue;
-    if (Number(fields[5]?.split(':')[2]) === inode) return Number(fields[4]);
-  }
-  return undefined;
 }
 
 function masterProblems(pf: PostfixInstance): string[] {
@@ -128,7 +115,7 @@ withPostfix.serial('fastflush: 100 kill -9 of the busy process under load: no th
   try {
     for (let trial = 0; trial < 100; trial += 1) {
       const victim = await waitFor(() => {
-        const pid = listenerPid(pf);
+        const pid = acceptLockHolder(pf.spoolDir);
         return pid !== undefined && !killed.has(pid) ? pid : null;
       }, 20_000, `a new listening process (trial ${trial})`);
       // Busy: adds answered since it took over can only be its own (its predecessor was killed),

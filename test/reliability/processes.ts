@@ -5,7 +5,7 @@
  * the instance's queue directory; their resident memory; master's pid; and a sampler that
  * records every flush process seen and the largest RSS while a phase runs.
  *
- * Exports: FlushProcess, flushProcesses, holdsLogfile, holdsAcceptLock, masterPid, ProcessSampler,
+ * Exports: FlushProcess, flushProcesses, holdsLogfile, acceptLockHolder, masterPid, ProcessSampler,
  * rssKiB, processGone.
  */
 import { readFileSync, readlinkSync, readdirSync, statSync } from 'node:fs';
@@ -72,20 +72,22 @@ export function holdsLogfile(pid: number, spoolDir: string): boolean {
 }
 
 /**
- * True when the process holds the accept lock spool/pid/unix.flush (/proc/locks): for
- * fastflush, the process that is listening and serving; a waiting successor only waits on it.
+ * The pid holding the accept lock spool/pid/unix.flush (/proc/locks), if any: for fastflush,
+ * the process that is listening and serving; a waiting successor only waits on it.
  */
-export function holdsAcceptLock(pid: number, spoolDir: string): boolean {
+export function acceptLockHolder(spoolDir: string): number | undefined {
+  let inode: number;
   try {
-    const inode = statSync(join(spoolDir, 'pid', 'unix.flush')).ino;
-    return readFileSync('/proc/locks', 'latin1').split('\n').some((line) => {
-      // "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"; waiters have "->" after the number.
-      const fields = line.trim().split(/\s+/);
-      return fields[1] === 'FLOCK' && Number(fields[4]) === pid && Number(fields[5]?.split(':')[2]) === inode;
-    });
+    inode = statSync(join(spoolDir, 'pid', 'unix.flush')).ino;
   } catch {
-    return false;
+    return undefined; // no process has started yet
   }
+  for (const line of readFileSync('/proc/locks', 'latin1').split('\n')) {
+    // "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"; waiters have "->" after the number.
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] === 'FLOCK' && Number(fields[5]?.split(':')[2]) === inode) return Number(fields[4]);
+  }
+  return undefined;
 }
 
 /** master's pid from the instance's pid file. */

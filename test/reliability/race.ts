@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { flushRequest, type FlushRequestName } from '../../src/protocol/flush-messages.js';
 import { PostfixInstance, logfileName, waitFor, type FlushProgram } from '../helpers/postfix-instance.js';
 import { deferMail } from '../helpers/postfix-scenario.js';
-import { holdsAcceptLock, holdsLogfile, ProcessSampler, type FlushProcess } from './processes.js';
+import { acceptLockHolder, holdsLogfile, ProcessSampler, type FlushProcess } from './processes.js';
 import { censusQueue, compareCensus, logfileLines } from './queue-state.js';
 import { pick, seededRandom } from './random.js';
 import { flushCall, wakeup, type CallResult } from './wire.js';
@@ -173,7 +173,7 @@ async function race(pf: PostfixInstance, options: RaceOptions, log: (line: strin
       for (let tries = 0; racing && victims.length === 0 && tries < 200; tries++) {
         const now = performance.now();
         victims = sampler.sample().filter((p) => now - (sampler.firstSeen.get(p.pid) ?? now) >= VICTIM_MIN_AGE_MS
-          && (holdsLogfile(p.pid, pf.spoolDir) || holdsAcceptLock(p.pid, pf.spoolDir)));
+          && (holdsLogfile(p.pid, pf.spoolDir) || acceptLockHolder(pf.spoolDir) === p.pid));
         if (victims.length === 0) await sleep(5);
       }
       if (!racing || victims.length === 0) continue;
