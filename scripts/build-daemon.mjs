@@ -35,6 +35,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = 'dist/bundle/flush';
 const BUNDLE = `${OUT_DIR}/daemon-code.cjs`;
 
+// The node options every daemon starts with, written to node-options next to
+// the loader for bin/flush and the installed launcher (and used by the
+// warm-up below, since V8 takes a code cache only under the options it was
+// made with). --single-threaded-gc: V8 otherwise runs each young-generation
+// collection on helper threads, and waking them costs more than it saves for
+// a heap of a few MB; on a 2-core machine, where master, the clients and the
+// daemon share the CPUs, sequential adds measured 1.2-1.7x faster with it.
+// Words only: bin/flush splits the file on white space.
+const DAEMON_NODE_OPTIONS = ['--single-threaded-gc'];
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: ['src/flush/daemon.ts'],
@@ -62,6 +72,7 @@ const result = await build({
 writeFileSync(join(root, OUT_DIR, 'daemon-code.meta.json'), `${JSON.stringify(result.metafile, null, 1)}\n`);
 
 copyFileSync(join(root, 'scripts/daemon-loader.cjs'), join(root, OUT_DIR, 'daemon.cjs'));
+writeFileSync(join(root, OUT_DIR, 'node-options'), `${DAEMON_NODE_OPTIONS.join(' ')}\n`);
 
 // The code cache. First the top level only, compiled as the loader compiles
 // it; then, if a warm-up run succeeds, a cache made after the daemon served an
@@ -85,7 +96,7 @@ function warmUp(loader, cache) {
     for (const dir of ['etc', 'spool/flush', 'spool/public', 'spool/pid']) mkdirSync(join(scratch, dir), { recursive: true });
     writeFileSync(join(scratch, 'etc/main.cf'), `queue_directory = ${spool}\nfast_flush_domains = warm.example\n`);
     const before = statSync(cache).mtimeMs;
-    const run = spawnSync(process.execPath, [join(root, 'scripts/warm-code-cache.cjs'), loader, cache, '-S'], {
+    const run = spawnSync(process.execPath, [...DAEMON_NODE_OPTIONS, join(root, 'scripts/warm-code-cache.cjs'), loader, cache, '-S'], {
       env: { MAIL_CONFIG: join(scratch, 'etc') },
       input: Buffer.from('request\0add\0site\0warm.example\0queue_id\0ABCDEF1\0\0', 'latin1'),
       timeout: 60_000,

@@ -40,8 +40,9 @@ function shellQuote(word: string): string {
 /**
  * master(8) starts daemons with no PATH and as root, so the script names the
  * node binary and the daemon by absolute paths and depends on nothing else.
+ * `nodeOptions` go before the daemon script (the build's node-options).
  */
-export function launcherScript(nodePath: string, daemonScript: string): string {
+export function launcherScript(nodePath: string, nodeOptions: readonly string[], daemonScript: string): string {
   return `#!/bin/sh
 ${LAUNCHER_MARKER}: Postfix's master(8) runs this file for the
 # flush service of master.cf. It starts the fastflush flush daemon with the
@@ -49,7 +50,7 @@ ${LAUNCHER_MARKER}: Postfix's master(8) runs this file for the
 # \`fastflush uninstall\` restores the previous entry and removes this file.
 FASTFLUSH_PROCESS_NAME=flush
 export FASTFLUSH_PROCESS_NAME
-exec ${shellQuote(nodePath)} ${shellQuote(daemonScript)} "$@"
+exec ${[nodePath, ...nodeOptions, daemonScript].map(shellQuote).join(' ')} "$@"
 `;
 }
 

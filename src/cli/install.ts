@@ -62,6 +62,8 @@ const POSTCONF_CANDIDATES = ['/usr/sbin/postconf', '/usr/local/sbin/postconf', '
 const BACKUP_SUFFIX = '.fastflush-backup';
 /** dist/src/cli/install.js -> the daemon bundle's loader, which bin/flush also runs (scripts/build-daemon.mjs). */
 const DAEMON_SCRIPT = fileURLToPath(new URL('../../bundle/flush/daemon.cjs', import.meta.url));
+/** The node options the daemon runs with, one line of words written by the build. */
+const DAEMON_NODE_OPTIONS = fileURLToPath(new URL('../../bundle/flush/node-options', import.meta.url));
 
 /** What install and uninstall need to know about the target instance. */
 interface Instance {
@@ -184,7 +186,9 @@ function checkQueue(inst: Instance, owner: PasswdEntry): void {
 /** The node binary and the daemon, by absolute paths without symlinks. */
 function launcherText(): string {
   if (!isFile(DAEMON_SCRIPT)) msg.fatal(`${DAEMON_SCRIPT} is missing; run npm install (or npm run build) first`);
-  return launcherScript(realpathSync(process.execPath), realpathSync(DAEMON_SCRIPT));
+  if (!isFile(DAEMON_NODE_OPTIONS)) msg.fatal(`${DAEMON_NODE_OPTIONS} is missing; run npm install (or npm run build) first`);
+  const nodeOptions = readText(DAEMON_NODE_OPTIONS).split(/\s+/).filter((word) => word !== '');
+  return launcherScript(realpathSync(process.execPath), nodeOptions, realpathSync(DAEMON_SCRIPT));
 }
 
 /** Replaces (or creates) path in one rename, with the given mode. */

@@ -247,14 +247,14 @@ test('restoredText: the backup when nothing else changed, else only the replaced
   t.is(restoredText(installed + installed, backup, installed), null);
 });
 
-test('the launcher execs node by absolute path, without PATH, passing the arguments and the process name', async (t) => {
+test('the launcher execs node by absolute path with its options, without PATH, passing the arguments and the process name', async (t) => {
   const dir = scratchDir(t);
   const odd = join(dir, "it's a dir");
   mkdirSync(odd);
   const fakeNode = join(odd, 'node');
   writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s|" "$FASTFLUSH_PROCESS_NAME" "$@"\n', { mode: 0o755 });
   const launcher = join(dir, 'fastflush-flush');
-  writeFileSync(launcher, launcherScript(fakeNode, join(odd, 'daemon.js')), { mode: 0o755 });
+  writeFileSync(launcher, launcherScript(fakeNode, ['--single-threaded-gc', '--a=b c'], join(odd, 'daemon.js')), { mode: 0o755 });
   const r = spawnSync(launcher, ['-z', '-n', 'flush', '-t', 'unix', '-u'], { env: {}, encoding: 'utf8' });
-  t.is(r.stdout, `flush|${join(odd, 'daemon.js')}|-z|-n|flush|-t|unix|-u|`);
+  t.is(r.stdout, `flush|--single-threaded-gc|--a=b c|${join(odd, 'daemon.js')}|-z|-n|flush|-t|unix|-u|`);
 });

@@ -32,8 +32,8 @@ function metafile(): Metafile {
   return JSON.parse(readFileSync(METAFILE, 'utf8')) as Metafile;
 }
 
-test('the build wrote the loader, the bundle, its code cache and its metafile', (t) => {
-  for (const file of [LOADER, BUNDLE, CACHE]) t.true(existsSync(join(repoRoot, file)), file);
+test('the build wrote the loader, the bundle, its code cache, its node options and its metafile', (t) => {
+  for (const file of [LOADER, BUNDLE, CACHE, `${DIR}/node-options`]) t.true(existsSync(join(repoRoot, file)), file);
   t.truthy(metafile().outputs[BUNDLE], `metafile describes ${BUNDLE}`);
 });
 
@@ -87,14 +87,16 @@ test('the bundle answers a request with -S', async (t) => {
 });
 
 test('this node accepts the code cache, made after a warm-up run', (t) => {
-  // In a fresh node without options, as bin/flush starts it; the loader compiles as it does then.
+  // In a fresh node with the daemon's node options, as bin/flush starts it; the loader compiles as it does then.
   const probe = `const { readFileSync } = require('node:fs');
 const { compileDaemon } = require(process.argv[1]);
 const warm = compileDaemon(readFileSync(process.argv[2])).script;
 const topLevelOnly = compileDaemon(undefined).script.createCachedData();
 process.stdout.write(JSON.stringify({ rejected: warm.cachedDataRejected, warm: readFileSync(process.argv[2]).length,
   topLevelOnly: topLevelOnly.length }));`;
-  const result = spawnSync(process.execPath, ['-e', probe, join(repoRoot, LOADER), join(repoRoot, CACHE)], { env: {}, encoding: 'utf8' });
+  const nodeOptions = readFileSync(join(repoRoot, DIR, 'node-options'), 'latin1').split(/\s+/).filter((word) => word !== '');
+  const result = spawnSync(process.execPath, [...nodeOptions, '-e', probe, join(repoRoot, LOADER), join(repoRoot, CACHE)],
+    { env: {}, encoding: 'utf8' });
   const sizes = JSON.parse(result.stdout || '{}') as { rejected?: boolean; warm?: number; topLevelOnly?: number };
   t.is(sizes.rejected, false, result.stderr);
   // The warm-up compiled the functions of a start and an add: they are in the cache too.
