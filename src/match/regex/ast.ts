@@ -17,9 +17,23 @@
  * are emitted: `anyKey` (exact for every key) and `singleLine` (exact for keys
  * without '\n').
  *
+ * Back-references follow the C libraries: a reference to a group that is
+ * unset fails (JavaScript would match the empty string), a group keeps its
+ * value from an earlier iteration of a loop (JavaScript clears it), and a
+ * caseless reference folds ASCII letters only. emitJs() therefore decides for
+ * every reference, from the pattern's structure, whether the group is set on
+ * every path that reaches it in JavaScript's semantics (then both engines see
+ * the same text: the group's last capture), or unset on every path in the C
+ * library's semantics (then the reference never matches); anything in
+ * between is refused (RegexUnsupportedError). A caseless reference is run on
+ * the key folded to lower case, which needs every set of the pattern to be
+ * closed under ASCII case (it is, when the whole pattern is caseless).
+ *
  * Exports: ByteSet, RegexNode, AssertKind, emitJs, EmittedRegex,
  * lookbehindLengths.
  */
+import { RegexUnsupportedError } from './errors.js';
+
 
 /** A set of byte values 0..255. */
 export class ByteSet {
@@ -68,6 +82,12 @@ export class ByteSet {
     const out = new ByteSet().addSet(this);
     out.bits[code] = 0;
     return out;
+  }
+
+  /** Whether every ASCII letter in the set comes with its other case. */
+  caseClosed(): boolean {
+    for (let c = 0x41; c <= 0x5a; c++) if (this.bits[c] !== this.bits[c + 0x20]) return false;
+    return true;
   }
 
   /** Adds the other case of every ASCII letter (C-locale case folding). */
@@ -152,13 +172,19 @@ export type RegexNode =
   | { type: 'assert'; kind: AssertKind }
   | { type: 'look'; body: RegexNode; behind: boolean; negated: boolean }
   /** An atomic group (PCRE (?>...) and possessive quantifiers). */
-  | { type: 'atomic'; body: RegexNode };
+  | { type: 'atomic'; body: RegexNode }
+  /** A capturing group; PCRE's (?| groups give several groups the same number. */
+  | { type: 'group'; number: number; body: RegexNode }
+  /** A back-reference; `caseless` compares ASCII letters without case. */
+  | { type: 'backref'; number: number; caseless: boolean };
 
 export interface EmittedRegex {
   /** Exact for every key. */
   anyKey: string;
   /** Exact for keys that contain no '\n'; equal to anyKey when nothing is line-sensitive. */
   singleLine: string;
+  /** Match the key with ASCII letters folded to lower case (caseless back-references). */
+  foldKey: boolean;
 }
 
 const WORD = '[0-9A-Z_a-z]';
@@ -200,11 +226,182 @@ function emitCount(min: number, max: number): string {
   return `{${min},${max}}`;
 }
 
-class Emitter {
-  /** Captures exist only to emulate atomic groups; user groups never capture. */
-  private captures = 0;
+/** Every capturing group node of the tree, by number, in pattern order. */
+function groupsByNumber(node: RegexNode, out = new Map<number, RegexNode[]>()): Map<number, RegexNode[]> {
+  if (node.type === 'group') {
+    const list = out.get(node.number) ?? [];
+    list.push(node);
+    out.set(node.number, list);
+  }
+  for (const child of children(node)) groupsByNumber(child, out);
+  return out;
+}
 
-  constructor(private readonly singleLine: boolean) {}
+function children(node: RegexNode): RegexNode[] {
+  switch (node.type) {
+    case 'seq':
+    case 'alt':
+      return node.items;
+    case 'repeat':
+    case 'look':
+    case 'atomic':
+    case 'group':
+      return [node.body];
+    case 'set':
+    case 'assert':
+    case 'backref':
+      return [];
+  }
+}
+
+function numbersIn(node: RegexNode): Set<number> {
+  return new Set(groupsByNumber(node).keys());
+}
+
+/** Whether the subtree can match the empty string. */
+function nullable(node: RegexNode): boolean {
+  switch (node.type) {
+    case 'set':
+      return false;
+    case 'seq':
+      return node.items.every(nullable);
+    case 'alt':
+      return node.items.some(nullable);
+    case 'repeat':
+      return node.min === 0 || nullable(node.body);
+    case 'group':
+    case 'atomic':
+      return nullable(node.body);
+    case 'assert':
+    case 'look':
+    case 'backref':
+      return true;
+  }
+}
+
+const intersect = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a].filter((n) => b.has(n)));
+const union = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a, ...b]);
+const minus = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a].filter((n) => !b.has(n)));
+
+type Verdict = 'set' | 'unset';
+
+/**
+ * For every back-reference: 'set' when JavaScript has the group set on every
+ * path reaching it (then its text is the group's last capture, as in C),
+ * 'unset' when the C library has it unset on every path (the reference fails).
+ */
+class BackrefAnalysis {
+  private readonly alwaysSet = new Map<RegexNode, boolean>();
+  private readonly everSet = new Map<RegexNode, boolean>();
+  private readonly lookbehindGroups: Array<Set<number>> = [];
+
+  constructor(private readonly referenced: Set<number>) {}
+
+  verdicts(tree: RegexNode): Map<RegexNode, Verdict> {
+    this.jsMust(tree, new Set());
+    this.cMay(tree, new Set());
+    const out = new Map<RegexNode, Verdict>();
+    for (const [node, always] of this.alwaysSet) {
+      if (always) out.set(node, 'set');
+      else if (!this.everSet.get(node)) out.set(node, 'unset');
+      else throw new RegexUnsupportedError(`a back-reference to group ${(node as { number: number }).number}, which may or may not be set there,`);
+    }
+    return out;
+  }
+
+  /** Groups set on every path, in JavaScript's semantics (a loop clears its groups at each iteration). */
+  private jsMust(node: RegexNode, state: Set<number>): Set<number> {
+    switch (node.type) {
+      case 'set':
+      case 'assert':
+        return state;
+      case 'backref':
+        if (this.lookbehindGroups.some((inside) => inside.has(node.number))) {
+          // JavaScript matches a look-behind from right to left, PCRE from left to right.
+          throw new RegexUnsupportedError('a back-reference to a group of the same look-behind');
+        }
+        this.alwaysSet.set(node, (this.alwaysSet.get(node) ?? true) && state.has(node.number));
+        return state;
+      case 'seq':
+        return node.items.reduce((s, item) => this.jsMust(item, s), state);
+      case 'alt':
+        return node.items.map((item) => this.jsMust(item, state)).reduce(intersect);
+      case 'group':
+        return union(this.jsMust(node.body, state), new Set([node.number]));
+      case 'atomic':
+        return this.jsMust(node.body, state);
+      case 'look': {
+        if (node.behind) this.lookbehindGroups.push(numbersIn(node.body));
+        const after = this.jsMust(node.body, state);
+        if (node.behind) this.lookbehindGroups.pop();
+        return node.negated ? state : after;
+      }
+      case 'repeat': {
+        if (node.max === 0) return state;
+        const inside = numbersIn(node.body);
+        if (node.max > node.min && nullable(node.body) && [...inside].some((n) => this.referenced.has(n))) {
+          // An empty iteration ends a PCRE loop but is undone by JavaScript: the groups' texts differ.
+          throw new RegexUnsupportedError('a back-reference to a group in a loop that can match the empty string');
+        }
+        const after = this.jsMust(node.body, minus(state, inside));
+        return node.min === 0 ? intersect(state, after) : after;
+      }
+    }
+  }
+
+  /** Groups possibly set, in the C library's semantics (a group keeps its last value). */
+  private cMay(node: RegexNode, state: Set<number>): Set<number> {
+    switch (node.type) {
+      case 'set':
+      case 'assert':
+        return state;
+      case 'backref':
+        this.everSet.set(node, (this.everSet.get(node) ?? false) || state.has(node.number));
+        return state;
+      case 'seq':
+        return node.items.reduce((s, item) => this.cMay(item, s), state);
+      case 'alt':
+        return node.items.map((item) => this.cMay(item, state)).reduce(union);
+      case 'group':
+        return union(this.cMay(node.body, state), new Set([node.number]));
+      case 'atomic':
+        return this.cMay(node.body, state);
+      case 'look': {
+        const after = this.cMay(node.body, state);
+        return node.negated ? state : after;
+      }
+      case 'repeat': {
+        if (node.max === 0) return state;
+        const inside = numbersIn(node.body);
+        // Later iterations see what earlier ones set.
+        const after = this.cMay(node.body, node.max > 1 ? union(state, inside) : state);
+        return union(state, after);
+      }
+    }
+  }
+}
+
+function referencedNumbers(node: RegexNode, out = new Set<number>()): Set<number> {
+  if (node.type === 'backref') out.add(node.number);
+  for (const child of children(node)) referencedNumbers(child, out);
+  return out;
+}
+
+function everySet(node: RegexNode, test: (set: ByteSet) => boolean): boolean {
+  if (node.type === 'set') return test(node.set);
+  return children(node).every((child) => everySet(child, test));
+}
+
+class Emitter {
+  /** Named groups: user groups that a back-reference needs, and those emulating atomic groups. */
+  private atomics = 0;
+
+  constructor(
+    private readonly singleLine: boolean,
+    private readonly groupNames: Map<RegexNode, string>,
+    private readonly namesByNumber: Map<number, string[]>,
+    private readonly verdicts: Map<RegexNode, Verdict>,
+  ) {}
 
   emit(node: RegexNode): string {
     switch (node.type) {
@@ -221,9 +418,18 @@ class Emitter {
       case 'look':
         return `(?${node.behind ? '<' : ''}${node.negated ? '!' : '='}${this.emit(node.body)})`;
       case 'atomic': {
-        // (?=(X))\N matches what X matches first and never gives it back.
-        const index = ++this.captures;
-        return `(?:(?=(${this.emit(node.body)}))\\${index})`;
+        // (?=(X))\k matches what X matches first and never gives it back.
+        const name = `a${++this.atomics}`;
+        return `(?:(?=(?<${name}>${this.emit(node.body)}))\\k<${name}>)`;
+      }
+      case 'group': {
+        const name = this.groupNames.get(node);
+        return name === undefined ? `(?:${this.emit(node.body)})` : `(?<${name}>${this.emit(node.body)})`;
+      }
+      case 'backref': {
+        if (this.verdicts.get(node) !== 'set') return '[]';
+        // Groups sharing a number ((?|...)) are alternatives: at most one of them is set, the others match empty.
+        return `(?:${(this.namesByNumber.get(node.number) ?? []).map((name) => `\\k<${name}>`).join('')})`;
       }
     }
   }
@@ -236,46 +442,53 @@ class Emitter {
 const LINE_SENSITIVE = new Set<AssertKind>(['endOrFinalNewline', 'lineStart', 'lineStartPcre', 'lineEnd', 'afterNewline', 'beforeNewline']);
 
 function lineSensitive(node: RegexNode): boolean {
-  switch (node.type) {
-    case 'assert':
-      return LINE_SENSITIVE.has(node.kind);
-    case 'seq':
-    case 'alt':
-      return node.items.some(lineSensitive);
-    case 'repeat':
-    case 'look':
-    case 'atomic':
-      return lineSensitive(node.body);
-    case 'set':
-      return false;
-  }
+  return node.type === 'assert' ? LINE_SENSITIVE.has(node.kind) : children(node).some(lineSensitive);
 }
 
+/** JavaScript source for the tree; throws RegexUnsupportedError for back-references it cannot give C's meaning. */
 export function emitJs(node: RegexNode): EmittedRegex {
-  const anyKey = new Emitter(false).emit(node);
-  return { anyKey, singleLine: lineSensitive(node) ? new Emitter(true).emit(node) : anyKey };
+  const referenced = referencedNumbers(node);
+  const verdicts = referenced.size > 0 ? new BackrefAnalysis(referenced).verdicts(node) : new Map<RegexNode, Verdict>();
+  const live = [...verdicts].filter(([, verdict]) => verdict === 'set').map(([ref]) => ref as Extract<RegexNode, { type: 'backref' }>);
+  const foldKey = live.some((ref) => ref.caseless);
+  if (foldKey && (!live.every((ref) => ref.caseless) || !everySet(node, (set) => set.caseClosed()))) {
+    throw new RegexUnsupportedError('a caseless back-reference in a pattern that is partly case-sensitive');
+  }
+  const groupNames = new Map<RegexNode, string>();
+  const namesByNumber = new Map<number, string[]>();
+  for (const [number, groups] of groupsByNumber(node)) {
+    if (!live.some((ref) => ref.number === number)) continue;
+    const names = groups.map((group, i) => {
+      const name = `g${number}_${i}`;
+      groupNames.set(group, name);
+      return name;
+    });
+    namesByNumber.set(number, names);
+  }
+  const emit = (singleLine: boolean): string => new Emitter(singleLine, groupNames, namesByNumber, verdicts).emit(node);
+  const anyKey = emit(false);
+  return { anyKey, singleLine: lineSensitive(node) ? emit(true) : anyKey, foldKey };
 }
 
 /**
  * The lengths (in bytes) a subtree can match, as PCRE2 10.42 computes them for
  * a look-behind: a set of lengths when every top-level alternative has a fixed
- * length, null when some part has a variable length.
+ * length, null when some part has a variable length. `groups` gives the
+ * pattern's groups, for back-references (fixed when their group is).
  */
-export function lookbehindLengths(node: RegexNode): number[] | null {
-  if (node.type === 'alt') {
-    const lengths: number[] = [];
-    for (const item of node.items) {
-      const fixed = fixedLength(item);
-      if (fixed === null) return null;
-      lengths.push(fixed);
-    }
-    return lengths;
+export function lookbehindLengths(node: RegexNode, groups: (number: number) => RegexNode[] = () => []): number[] | null {
+  const items = node.type === 'alt' ? node.items : [node];
+  const lengths: number[] = [];
+  for (const item of items) {
+    const fixed = fixedLength(item, groups, new Set());
+    if (fixed === null) return null;
+    lengths.push(fixed);
   }
-  const fixed = fixedLength(node);
-  return fixed === null ? null : [fixed];
+  return lengths;
 }
 
-function fixedLength(node: RegexNode): number | null {
+function fixedLength(node: RegexNode, groups: (number: number) => RegexNode[], visiting: Set<number>): number | null {
+  const recurse = (n: RegexNode): number | null => fixedLength(n, groups, visiting);
   switch (node.type) {
     case 'set':
       return 1;
@@ -285,23 +498,32 @@ function fixedLength(node: RegexNode): number | null {
     case 'seq': {
       let total = 0;
       for (const item of node.items) {
-        const n = fixedLength(item);
+        const n = recurse(item);
         if (n === null) return null;
         total += n;
       }
       return total;
     }
     case 'alt': {
-      const lengths = node.items.map(fixedLength);
+      const lengths = node.items.map(recurse);
       const first = lengths[0] ?? 0;
       return lengths.every((n) => n === first) ? first : null;
     }
     case 'repeat': {
       if (node.min !== node.max) return null;
-      const n = fixedLength(node.body);
+      const n = recurse(node.body);
       return n === null ? null : n * node.min;
     }
     case 'atomic':
-      return fixedLength(node.body);
+    case 'group':
+      return recurse(node.body);
+    case 'backref': {
+      const targets = groups(node.number);
+      if (targets.length !== 1 || visiting.has(node.number)) return null;
+      visiting.add(node.number);
+      const n = fixedLength(targets[0] as RegexNode, groups, visiting);
+      visiting.delete(node.number);
+      return n;
+    }
   }
 }

@@ -3,28 +3,31 @@
  * 10.42 in 8-bit, non-UTF mode, parsed into the shared byte-level tree.
  *
  * Supported, with PCRE2's meaning: literals and every escape of a byte
- * (\a \e \f \n \r \t \0oo \o{..} \xhh \x{..} \cX, \Q..\E, escaped
- * punctuation), . \C \N, the ASCII classes \d \D \s \S \w \W \h \H \v \V and
- * \R, [...] with ranges, negation, escapes and [:name:] / [:^name:] classes,
+ * (\a \e \f \n \r \t \0oo \o{..} \xhh \x{..} \cX, octal \ddd, \Q..\E,
+ * escaped punctuation), . \C \N, the ASCII classes \d \D \s \S \w \W \h \H
+ * \v \V and \R, Unicode properties \p \P (of code points 0..255) and \X,
+ * [...] with ranges, negation, escapes and [:name:] / [:^name:] classes,
  * ^ $ \A \Z \z \G \b \B (with the i m s x U flags and PCRE's "$ also before a
  * final newline"), groups (capturing, (?:), named, (?|) branch reset), option
- * settings (?imnsxUJ-...) and (?^), comments (?#...), alternation, greedy,
+ * settings (?imnsxxUJ-...) and (?^), comments (?#...), alternation, greedy,
  * lazy and possessive quantifiers, atomic groups (?>...), look-ahead, and
  * look-behind with PCRE's fixed-length rule, \K (it only moves the reported
- * match start, which a table lookup never uses).
+ * match start, which a table lookup never uses), back-references (\1 and
+ * PCRE2's digit rules, \g{n} \g{-n} \g{+n} \gn, \k<name> \k'name' \k{name}
+ * \g{name}, (?P=name)), which ast.ts translates or refuses.
  *
- * Refused as unsupported (RegexUnsupportedError): back-references and the
- * octal escapes that look like them (\1..\9, \g, \k, (?P=)), subroutine calls
- * and recursion ((?R), (?1), (?&name), (?P>name), \g<..>), conditionals
- * (?(...)), callouts (?C), backtracking verbs and leading options (*...),
- * Unicode properties \p \P \X, the xx option, duplicate group names,
- * quantified assertions. Patterns PCRE2 itself refuses raise RegexSyntaxError
- * with PCRE2's message and offset where it is known.
+ * Refused as unsupported (RegexUnsupportedError): subroutine calls and
+ * recursion ((?R), (?1), (?&name), (?P>name), \g<..>), backtracking verbs and
+ * leading options (*...), a reference to a name that several groups share,
+ * Unicode property names fastflush does not know. Patterns PCRE2 itself
+ * refuses raise RegexSyntaxError with PCRE2's message and offset where it is
+ * known.
  *
  * Exports: PcreOptions, parsePcre.
  */
 import { ByteSet, lookbehindLengths, type AssertKind, type RegexNode } from './ast.js';
 import { RegexSyntaxError, RegexUnsupportedError } from './errors.js';
+import { unicodePropertySet } from './unicode-properties.js';
 
 export interface PcreOptions {
   caseless: boolean;
@@ -41,7 +44,21 @@ interface Flags {
   m: boolean;
   s: boolean;
   x: boolean;
+  /** PCRE2_EXTENDED_MORE ((?xx)): also ignore space and tab in classes. */
+  xx: boolean;
   U: boolean;
+  /** PCRE2_DUPNAMES ((?J)). */
+  J: boolean;
+  /** PCRE2_NO_AUTO_CAPTURE ((?n)): plain parentheses do not capture. */
+  n: boolean;
+}
+
+/** A back-reference whose group is known only once the whole pattern is read. */
+interface PendingRef {
+  /** An absolute number, or a name. */
+  target: number | string;
+  /** PCRE2's error offset when the group does not exist. */
+  offset: number;
 }
 
 const MAX_QUANTIFIER = 65535;
@@ -94,7 +111,12 @@ class PcreParser {
   captures = 0;
   /** \K seen inside the look-around being parsed. */
   private keepOutInLookaround = false;
-  private readonly names = new Set<string>();
+  /** Group numbers by name. */
+  private readonly names = new Map<string, number[]>();
+  private readonly refs: PendingRef[] = [];
+  /** Look-behinds, checked for a fixed length once every group is known (as PCRE2 does). */
+  private readonly lookbehinds: Array<{ body: RegexNode; open: number }> = [];
+  private readonly groups = new Map<number, RegexNode[]>();
 
   constructor(
     private readonly re: string,
@@ -102,9 +124,15 @@ class PcreParser {
   ) {}
 
   parse(): RegexNode {
-    const flags: Flags = { i: this.opts.caseless, m: this.opts.multiline, s: this.opts.dotall, x: this.opts.extended, U: this.opts.ungreedy };
+    const flags: Flags = {
+      i: this.opts.caseless, m: this.opts.multiline, s: this.opts.dotall, x: this.opts.extended, xx: false, U: this.opts.ungreedy, J: false, n: false,
+    };
     const body = this.parseAlternation(flags, 0);
     if (this.pos < this.re.length) this.syntax(this.pos, 'unmatched closing parenthesis');
+    this.resolveRefs(body);
+    for (const { body: behind, open } of this.lookbehinds) {
+      if (lookbehindLengths(behind, (n) => this.groups.get(n) ?? []) === null) this.syntax(open, 'lookbehind assertion is not fixed length');
+    }
     if (!this.opts.anchored) return body;
     return { type: 'seq', items: [{ type: 'assert', kind: 'start' }, body] };
   }
@@ -205,7 +233,8 @@ class PcreParser {
       case 0x28 /* ( */:
         return this.parseGroup(flags, depth);
       case 0x5b /* [ */:
-        return this.setNode(this.parseClass(flags), flags);
+        // parseClass folds case itself (but not in \p members).
+        return { type: 'set', set: this.parseClass(flags), repeatable: true };
       case 0x2e /* . */:
         this.pos++;
         return this.setNode(flags.s ? ByteSet.all() : ByteSet.all().without(LF), flags);
@@ -296,8 +325,9 @@ class PcreParser {
     this.pos++;
     if (this.at() === 0x2a /* (* */) this.unsupported('a backtracking control verb or option setting (*...)');
     if (this.at() !== 0x3f /* ? */) {
-      this.captures++;
-      return this.groupBody(flags, depth, (body) => body);
+      if (flags.n) return this.groupBody(flags, depth, (body) => body);
+      const number = ++this.captures;
+      return this.groupBody(flags, depth, (body) => this.capture(number, body));
     }
     this.pos++;
     const c = this.at();
@@ -322,21 +352,30 @@ class PcreParser {
           return this.lookaround(flags, depth, open, true, next === 0x21);
         }
         this.pos++;
-        this.groupName(0x3e);
-        return this.groupBody(flags, depth, (body) => body);
+        const number = this.groupName(0x3e, flags);
+        return this.groupBody(flags, depth, (body) => this.capture(number, body));
       }
-      case 0x27 /* ' */:
+      case 0x27 /* ' */: {
         this.pos++;
-        this.groupName(0x27);
-        return this.groupBody(flags, depth, (body) => body);
-      case 0x50 /* P */:
-        if (this.at(this.pos + 1) === 0x3c) {
+        const number = this.groupName(0x27, flags);
+        return this.groupBody(flags, depth, (body) => this.capture(number, body));
+      }
+      case 0x50 /* P */: {
+        const kind = this.at(this.pos + 1);
+        if (kind === 0x3c /* < */) {
           this.pos += 2;
-          this.groupName(0x3e);
-          return this.groupBody(flags, depth, (body) => body);
+          const number = this.groupName(0x3e, flags);
+          return this.groupBody(flags, depth, (body) => this.capture(number, body));
         }
-        this.unsupported('(?P=name) and (?P>name)');
+        if (kind === 0x3d /* = */) {
+          this.pos += 2;
+          const offset = this.pos;
+          const name = this.readName(0x29);
+          return this.reference(name, offset, flags);
+        }
+        this.unsupported('recursion and subroutine calls');
         break;
+      }
       case 0x28 /* ( */:
         this.unsupported('a conditional group (?(...)');
         break;
@@ -356,8 +395,8 @@ class PcreParser {
     return null;
   }
 
-  /** A group name up to `terminator`; names only matter for back-references, which are refused. */
-  private groupName(terminator: number): void {
+  /** A name up to `terminator` (which it skips). */
+  private readName(terminator: number): string {
     const start = this.pos;
     while (isWordChar(this.at())) this.pos++;
     const name = this.re.slice(start, this.pos);
@@ -365,10 +404,57 @@ class PcreParser {
     if (name.length === 0) this.syntax(start, 'subpattern name expected');
     if (name.length > 32) this.syntax(start + 32, 'subpattern name is too long (maximum 32 code units)');
     if (this.at() !== terminator) this.syntax(this.pos, 'syntax error in subpattern name (missing terminator?)');
-    if (this.names.has(name)) this.unsupported('two groups with the same name');
-    this.names.add(name);
-    this.captures++;
     this.pos++;
+    return name;
+  }
+
+  /** The name of a named group up to `terminator`; returns the group's number. */
+  private groupName(terminator: number, flags: Flags): number {
+    const name = this.readName(terminator);
+    const number = ++this.captures;
+    const numbers = this.names.get(name) ?? [];
+    if (!numbers.includes(number)) {
+      if (numbers.length > 0 && !flags.J) this.syntax(this.pos, 'two named subpatterns have the same name (PCRE2_DUPNAMES not set)');
+      numbers.push(number);
+    }
+    for (const [other, taken] of this.names) {
+      if (other !== name && taken.includes(number)) this.syntax(this.pos, 'different names for subpatterns of the same number are not allowed');
+    }
+    this.names.set(name, numbers);
+    return number;
+  }
+
+  private capture(number: number, body: RegexNode): RegexNode {
+    const node: RegexNode = { type: 'group', number, body };
+    this.groups.set(number, [...(this.groups.get(number) ?? []), node]);
+    return node;
+  }
+
+  /** A back-reference to a group number or name, resolved when the pattern is read. */
+  private reference(target: number | string, offset: number, flags: Flags): Atom {
+    this.refs.push({ target, offset });
+    // A placeholder number (-1 for the first reference, ...) until resolveRefs().
+    return { type: 'backref', number: -this.refs.length, caseless: flags.i, repeatable: true };
+  }
+
+  /** Gives every back-reference of `tree` its group number. */
+  private resolveRefs(tree: RegexNode): void {
+    const numbers = this.refs.map(({ target, offset }) => {
+      if (typeof target === 'number') {
+        if (target === 0 || target > this.captures) this.syntax(offset, 'reference to non-existent subpattern');
+        return target;
+      }
+      const named = this.names.get(target);
+      if (!named) this.syntax(offset, 'reference to non-existent subpattern');
+      if (named.length > 1) this.unsupported('a back-reference to a name that several groups share');
+      return named[0] as number;
+    });
+    const visit = (node: RegexNode): void => {
+      if (node.type === 'backref' && node.number < 0) node.number = numbers[-node.number - 1] as number;
+      else if (node.type === 'seq' || node.type === 'alt') node.items.forEach(visit);
+      else if (node.type !== 'set' && node.type !== 'assert' && node.type !== 'backref') visit(node.body);
+    };
+    visit(tree);
   }
 
   /** (?imnsxUJ-imnsxUJ) or (?^...) then ')' or ':'. */
@@ -376,7 +462,7 @@ class PcreParser {
     const next: Flags = { ...flags };
     let on = true;
     if (this.at() === 0x5e /* ^ */) {
-      next.i = next.m = next.s = next.x = next.U = false;
+      next.i = next.m = next.s = next.x = next.xx = next.n = next.U = false;
       this.pos++;
     }
     for (;;) {
@@ -393,11 +479,15 @@ class PcreParser {
       const letter = String.fromCharCode(c);
       if (letter === '-' && on) {
         on = false;
-      } else if (letter === 'x' && this.at(this.pos + 1) === 0x78) {
-        this.unsupported('the xx option');
-      } else if (letter === 'i' || letter === 'm' || letter === 's' || letter === 'x' || letter === 'U') {
+      } else if (letter === 'x') {
+        // (?x) also ends (?xx); (?-x) ends both.
+        const double = this.at(this.pos + 1) === 0x78;
+        if (double) this.pos++;
+        next.x = on;
+        next.xx = on && double;
+      } else if (letter === 'i' || letter === 'm' || letter === 's' || letter === 'U' || letter === 'n' || letter === 'J') {
         next[letter] = on;
-      } else if (letter !== 'n' && letter !== 'J') {
+      } else {
         if (c < 0) this.syntax(this.pos, 'missing closing parenthesis');
         this.syntax(this.pos, 'unrecognized character after (? or (?-');
       }
@@ -441,9 +531,7 @@ class PcreParser {
     }
     // Only the top-level alternatives of a look-behind may differ in length.
     const body: RegexNode = branches.length === 1 ? (branches[0] as RegexNode) : { type: 'alt', items: branches };
-    if (behind && lookbehindLengths(branches.length === 1 ? { type: 'seq', items: branches } : body) === null) {
-      this.syntax(open, 'lookbehind assertion is not fixed length');
-    }
+    if (behind) this.lookbehinds.push({ body: branches.length === 1 ? { type: 'seq', items: branches } : body, open });
     return { type: 'look', body, behind, negated, repeatable: false };
   }
 
@@ -490,18 +578,88 @@ class PcreParser {
         // PCRE2 reports this when the look-around closes.
         if (this.lookaroundDepth > 0) this.keepOutInLookaround = true;
         return null;
-      case 'p': case 'P': case 'X':
-        this.unsupported(`Unicode property escape \\${letter}`);
-        break;
-      case 'g': case 'k':
-        this.unsupported('back-references and subroutine calls');
-        break;
+      case 'p': case 'P':
+        // Caseless matching does not change a Unicode property.
+        return { type: 'set', set: this.property(letter === 'P'), repeatable: true };
+      case 'X': {
+        // An extended grapheme cluster: below U+0100 only CR LF is more than one character.
+        const body: RegexNode = {
+          type: 'alt',
+          items: [{ type: 'seq', items: [{ type: 'set', set: ByteSet.of(0x0d) }, { type: 'set', set: ByteSet.of(LF) }] }, { type: 'set', set: ByteSet.all() }],
+        };
+        return { type: 'atomic', body, repeatable: true };
+      }
+      case 'g':
+        return this.gReference(flags);
+      case 'k':
+        return this.kReference(start, flags);
       default:
         break;
     }
-    if (c >= 0x31 && c <= 0x39) this.unsupported('back-references (and octal escapes written \\1..\\9; use \\x.. for a byte)');
+    if (c >= 0x31 && c <= 0x39) {
+      // pcre2pattern: a back-reference when below 10, starting with 8 or 9, or when that many groups precede; else octal.
+      const digits = /^[0-9]+/.exec(this.re.slice(start + 1))?.[0] as string;
+      const number = Number(digits);
+      if (number < 10 || c >= 0x38 || number <= this.captures) {
+        this.pos = start + 1 + digits.length;
+        return this.reference(number, this.pos - 1, flags);
+      }
+    }
     this.pos = start;
     return this.setNode(ByteSet.of(this.escapedByte(false)), flags);
+  }
+
+  /** The rest of a \p or \P escape (this.pos after the letter): \pL, \p{name}, \p{^name}. */
+  private property(negated: boolean): ByteSet {
+    let name: string;
+    if (this.at() === 0x7b) {
+      const close = this.re.indexOf('}', this.pos);
+      if (close < 0) this.syntax(this.re.length, 'malformed \\P or \\p sequence');
+      name = this.re.slice(this.pos + 1, close);
+      this.pos = close + 1;
+      if (name.startsWith('^')) {
+        negated = !negated;
+        name = name.slice(1);
+      }
+    } else {
+      if (this.pos >= this.re.length) this.syntax(this.pos, 'malformed \\P or \\p sequence');
+      name = this.re[this.pos++] as string;
+    }
+    const set = unicodePropertySet(name);
+    if (!set) this.unsupported(`the Unicode property name "${name}"`);
+    return negated ? set.complement() : set;
+  }
+
+  /** \g{n} \g{-n} \g{+n} \gn \g-n \g+n \g{name}, from the backslash at `start`; \g<..> and \g'..' are calls. */
+  private gReference(flags: Flags): Atom {
+    const open = this.at();
+    if (open === 0x3c || open === 0x27) this.unsupported('subroutine calls \\g<...>');
+    const braced = open === 0x7b;
+    const body = braced ? this.pos + 1 : this.pos;
+    const m = /^([+-]?)([0-9]+)/.exec(this.re.slice(body));
+    if (m) {
+      const end = body + m[0].length;
+      if (braced && this.at(end) !== 0x7d) this.syntax(end, '\\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number');
+      this.pos = braced ? end + 1 : end;
+      const n = Number(m[2]);
+      if (m[1] === '') return this.reference(n, n === 0 ? this.pos : this.pos - 1, flags);
+      const target = m[1] === '-' ? this.captures - n + 1 : this.captures + n;
+      return this.reference(target < 1 || n === 0 ? 0 : target, braced ? this.pos - m[0].length - 2 : this.pos, flags);
+    }
+    if (!braced) this.syntax(this.pos, '\\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number');
+    this.pos = body;
+    const offset = this.pos;
+    return this.reference(this.readName(0x7d), offset, flags);
+  }
+
+  /** \k<name> \k'name' \k{name}, from the backslash at `start`. */
+  private kReference(start: number, flags: Flags): Atom {
+    const terminators: Record<number, number> = { 0x3c: 0x3e, 0x27: 0x27, 0x7b: 0x7d };
+    const terminator = terminators[this.at()];
+    if (terminator === undefined) this.syntax(start + 2, '\\k is not followed by a braced, angle-bracketed, or quoted name');
+    this.pos++;
+    const offset = this.pos;
+    return this.reference(this.readName(terminator), offset, flags);
   }
 
   /**
@@ -563,12 +721,15 @@ class PcreParser {
       default:
         break;
     }
-    if (inClass && c >= 0x31 && c <= 0x37) {
+    if (c >= 0x31 && c <= 0x37) {
+      // Outside a class only when parseEscape found no back-reference.
       let value = c - 0x30;
       for (let n = 0; n < 2 && octalDigit(this.at()); n++) value = value * 8 + this.at(this.pos++) - 0x30;
-      if (value > 0xff) this.unsupported('an octal escape above \\377');
+      if (value > 0xff) this.syntax(this.pos, 'octal value is greater than \\377 in 8-bit non-UTF-8 mode');
       return value;
     }
+    // \8 and \9 in a class are the digits.
+    if (inClass && (c === 0x38 || c === 0x39)) return c;
     if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || isDigit(c)) {
       if ('LlUuF'.includes(letter)) this.syntax(escStart + 2, 'PCRE2 does not support \\F, \\L, \\l, \\N{name}, \\U, or \\u');
       this.syntax(escStart + 1, 'unrecognized character follows \\');
@@ -585,11 +746,17 @@ class PcreParser {
       this.pos++;
     }
     const set = new ByteSet();
+    /** \p members, which caseless matching leaves alone. */
+    const properties = new ByteSet();
     let first = true;
     let quote = false;
     for (;;) {
       if (this.pos >= this.re.length) this.syntax(this.re.length, 'missing terminating ] for character class');
       let c = this.at();
+      if (!quote && flags.xx && (c === 0x20 || c === 0x09)) {
+        this.pos++;
+        continue;
+      }
       if (quote) {
         if (c === 0x5c && this.at(this.pos + 1) === 0x45) {
           quote = false;
@@ -610,7 +777,7 @@ class PcreParser {
         if (!quote && this.at() === 0x2d && this.at(this.pos + 1) !== 0x5d && this.pos + 1 < this.re.length) {
           this.syntax(this.pos, 'invalid range in character class');
         }
-        set.addSet(item.set);
+        (item.property ? properties : set).addSet(item.set);
         continue;
       }
       const low = item.code as number;
@@ -626,11 +793,12 @@ class PcreParser {
       }
     }
     if (flags.i) set.foldAsciiCase();
+    set.addSet(properties);
     return negated ? set.complement() : set;
   }
 
   /** One class member: a byte, or a set for \d-style escapes and [:name:]. */
-  private classItem(quoted: boolean): { code?: number; set?: ByteSet } {
+  private classItem(quoted: boolean): { code?: number; set?: ByteSet; property?: boolean } {
     const c = this.at();
     if (quoted) {
       this.pos++;
@@ -675,12 +843,14 @@ class PcreParser {
       this.pos += 2;
       return { set: make() };
     }
-    if ('BRXNCpPgkAzZGK'.includes(e) && e !== '') {
-      if (e === 'p' || e === 'P') this.unsupported(`Unicode property escape \\${e}`);
+    if (e === 'p' || e === 'P') {
+      this.pos += 2;
+      return { set: this.property(e === 'P'), property: true };
+    }
+    if ('BRXNCgkAzZGK'.includes(e) && e !== '') {
       if (e === 'N') this.syntax(this.pos + 2, '\\N is not supported in a class');
       this.syntax(this.pos + 1, 'escape sequence is invalid in character class');
     }
-    if (e === '8' || e === '9') this.unsupported('\\8 and \\9 in a class');
     if (this.pos + 1 >= this.re.length) this.syntax(this.re.length, '\\ at end of pattern');
     return { code: this.escapedByte(true) };
   }
