@@ -176,7 +176,9 @@ export type RegexNode =
   /** A capturing group; PCRE's (?| groups give several groups the same number. */
   | { type: 'group'; number: number; body: RegexNode }
   /** A back-reference; `caseless` compares ASCII letters without case. */
-  | { type: 'backref'; number: number; caseless: boolean };
+  | { type: 'backref'; number: number; caseless: boolean }
+  /** PCRE's (?(n)yes|no): `yes` when group n is set. */
+  | { type: 'cond'; number: number; yes: RegexNode; no: RegexNode };
 
 export interface EmittedRegex {
   /** Exact for every key. */
@@ -237,8 +239,10 @@ function groupsByNumber(node: RegexNode, out = new Map<number, RegexNode[]>()): 
   return out;
 }
 
-function children(node: RegexNode): RegexNode[] {
+export function children(node: RegexNode): RegexNode[] {
   switch (node.type) {
+    case 'cond':
+      return [node.yes, node.no];
     case 'seq':
     case 'alt':
       return node.items;
@@ -267,6 +271,8 @@ function nullable(node: RegexNode): boolean {
       return node.items.every(nullable);
     case 'alt':
       return node.items.some(nullable);
+    case 'cond':
+      return nullable(node.yes) || nullable(node.no);
     case 'repeat':
       return node.min === 0 || nullable(node.body);
     case 'group':
@@ -304,7 +310,10 @@ class BackrefAnalysis {
     for (const [node, always] of this.alwaysSet) {
       if (always) out.set(node, 'set');
       else if (!this.everSet.get(node)) out.set(node, 'unset');
-      else throw new RegexUnsupportedError(`a back-reference to group ${(node as { number: number }).number}, which may or may not be set there,`);
+      else {
+        const what = node.type === 'cond' ? 'a condition on group' : 'a back-reference to group';
+        throw new RegexUnsupportedError(`${what} ${(node as { number: number }).number}, which may or may not be set there,`);
+      }
     }
     return out;
   }
@@ -322,6 +331,9 @@ class BackrefAnalysis {
         }
         this.alwaysSet.set(node, (this.alwaysSet.get(node) ?? true) && state.has(node.number));
         return state;
+      case 'cond':
+        this.alwaysSet.set(node, (this.alwaysSet.get(node) ?? true) && state.has(node.number));
+        return intersect(this.jsMust(node.yes, state), this.jsMust(node.no, state));
       case 'seq':
         return node.items.reduce((s, item) => this.jsMust(item, s), state);
       case 'alt':
@@ -358,6 +370,9 @@ class BackrefAnalysis {
       case 'backref':
         this.everSet.set(node, (this.everSet.get(node) ?? false) || state.has(node.number));
         return state;
+      case 'cond':
+        this.everSet.set(node, (this.everSet.get(node) ?? false) || state.has(node.number));
+        return union(this.cMay(node.yes, state), this.cMay(node.no, state));
       case 'seq':
         return node.items.reduce((s, item) => this.cMay(item, s), state);
       case 'alt':
@@ -381,8 +396,9 @@ class BackrefAnalysis {
   }
 }
 
+/** Groups whose being set matters: those of back-references and conditions. */
 function referencedNumbers(node: RegexNode, out = new Set<number>()): Set<number> {
-  if (node.type === 'backref') out.add(node.number);
+  if (node.type === 'backref' || node.type === 'cond') out.add(node.number);
   for (const child of children(node)) referencedNumbers(child, out);
   return out;
 }
@@ -426,6 +442,8 @@ class Emitter {
         const name = this.groupNames.get(node);
         return name === undefined ? `(?:${this.emit(node.body)})` : `(?<${name}>${this.emit(node.body)})`;
       }
+      case 'cond':
+        return this.emitInSeq(this.verdicts.get(node) === 'set' ? node.yes : node.no);
       case 'backref': {
         if (this.verdicts.get(node) !== 'set') return '[]';
         // Groups sharing a number ((?|...)) are alternatives: at most one of them is set, the others match empty.
@@ -449,7 +467,9 @@ function lineSensitive(node: RegexNode): boolean {
 export function emitJs(node: RegexNode): EmittedRegex {
   const referenced = referencedNumbers(node);
   const verdicts = referenced.size > 0 ? new BackrefAnalysis(referenced).verdicts(node) : new Map<RegexNode, Verdict>();
-  const live = [...verdicts].filter(([, verdict]) => verdict === 'set').map(([ref]) => ref as Extract<RegexNode, { type: 'backref' }>);
+  const live = [...verdicts]
+    .filter(([ref, verdict]) => verdict === 'set' && ref.type === 'backref')
+    .map(([ref]) => ref as Extract<RegexNode, { type: 'backref' }>);
   const foldKey = live.some((ref) => ref.caseless);
   if (foldKey && (!live.every((ref) => ref.caseless) || !everySet(node, (set) => set.caseClosed()))) {
     throw new RegexUnsupportedError('a caseless back-reference in a pattern that is partly case-sensitive');
@@ -458,6 +478,7 @@ export function emitJs(node: RegexNode): EmittedRegex {
   const namesByNumber = new Map<number, string[]>();
   for (const [number, groups] of groupsByNumber(node)) {
     if (!live.some((ref) => ref.number === number)) continue;
+    if (new Set(groups).size !== groups.length) throw new RegexUnsupportedError('a back-reference to a group inside a conditional assertion');
     const names = groups.map((group, i) => {
       const name = `g${number}_${i}`;
       groupNames.set(group, name);
@@ -517,6 +538,10 @@ function fixedLength(node: RegexNode, groups: (number: number) => RegexNode[], v
     case 'atomic':
     case 'group':
       return recurse(node.body);
+    case 'cond': {
+      const yes = recurse(node.yes);
+      return yes !== null && yes === recurse(node.no) ? yes : null;
+    }
     case 'backref': {
       const targets = groups(node.number);
       if (targets.length !== 1 || visiting.has(node.number)) return null;

@@ -25,7 +25,7 @@
  *
  * Exports: PcreOptions, parsePcre.
  */
-import { ByteSet, lookbehindLengths, type AssertKind, type RegexNode } from './ast.js';
+import { ByteSet, children, lookbehindLengths, type AssertKind, type RegexNode } from './ast.js';
 import { RegexSyntaxError, RegexUnsupportedError } from './errors.js';
 import { unicodePropertySet } from './unicode-properties.js';
 
@@ -117,6 +117,8 @@ class PcreParser {
   /** Look-behinds, checked for a fixed length once every group is known (as PCRE2 does). */
   private readonly lookbehinds: Array<{ body: RegexNode; open: number }> = [];
   private readonly groups = new Map<number, RegexNode[]>();
+  /** Errors PCRE2 reports only after reading the whole pattern: offset and message. */
+  private readonly compileErrors: Array<[number, string]> = [];
 
   constructor(
     private readonly re: string,
@@ -127,9 +129,11 @@ class PcreParser {
     const flags: Flags = {
       i: this.opts.caseless, m: this.opts.multiline, s: this.opts.dotall, x: this.opts.extended, xx: false, U: this.opts.ungreedy, J: false, n: false,
     };
+    this.leadingOptions();
     const body = this.parseAlternation(flags, 0);
     if (this.pos < this.re.length) this.syntax(this.pos, 'unmatched closing parenthesis');
     this.resolveRefs(body);
+    for (const [offset, message] of this.compileErrors) this.syntax(offset, message);
     for (const { body: behind, open } of this.lookbehinds) {
       if (lookbehindLengths(behind, (n) => this.groups.get(n) ?? []) === null) this.syntax(open, 'lookbehind assertion is not fixed length');
     }
@@ -293,8 +297,7 @@ class PcreParser {
       if (q.max < q.min) this.syntax(q.end - 1, 'numbers out of order in {} quantifier');
       ({ min, max, end } = q);
     }
-    if (!atom.repeatable) {
-      if (atom.type === 'look') this.unsupported('a quantifier on an assertion');
+    if (!atom.repeatable && atom.type !== 'look') {
       this.syntax(c === 0x7b ? end - 1 : this.pos, 'quantifier does not follow a repeatable item');
     }
     this.pos = end;
@@ -308,7 +311,12 @@ class PcreParser {
       this.pos++;
     }
     const { repeatable: _ignored, ...body } = atom;
-    const repeat: RegexNode = { type: 'repeat', body, min, max, greedy: possessive ? true : greedy };
+    let repeat: RegexNode = { type: 'repeat', body, min, max, greedy: possessive ? true : greedy };
+    if (atom.type === 'look') {
+      // PCRE2 runs a quantified assertion once ({1,} and more), optionally ({0,n}), or never ({0}).
+      const empty: RegexNode = { type: 'seq', items: [] };
+      repeat = max === 0 ? empty : min > 0 ? body : { type: 'alt', items: greedy || possessive ? [body, empty] : [empty, body] };
+    }
     const result: Atom = possessive ? { type: 'atomic', body: repeat, repeatable: false } : { ...repeat, repeatable: false };
     this.skipIgnored(flags);
     const next = this.at();
@@ -323,7 +331,7 @@ class PcreParser {
   private parseGroup(flags: Flags, depth: number): Atom | null {
     const open = this.pos;
     this.pos++;
-    if (this.at() === 0x2a /* (* */) this.unsupported('a backtracking control verb or option setting (*...)');
+    if (this.at() === 0x2a /* (* */) return this.verb(flags);
     if (this.at() !== 0x3f /* ? */) {
       if (flags.n) return this.groupBody(flags, depth, (body) => body);
       const number = ++this.captures;
@@ -377,11 +385,11 @@ class PcreParser {
         break;
       }
       case 0x28 /* ( */:
-        this.unsupported('a conditional group (?(...)');
-        break;
+        return this.conditional(flags, depth);
       case 0x43 /* C */:
-        this.unsupported('a callout (?C...)');
-        break;
+        this.pos++;
+        this.callout();
+        return null;
       case 0x52 /* R */:
       case 0x26 /* & */:
       case 0x2b /* + */:
@@ -393,6 +401,131 @@ class PcreParser {
         return this.optionSetting(flags, depth);
     }
     return null;
+  }
+
+  /**
+   * (*NAME) options at the start of the pattern: those that only tune PCRE2's
+   * optimisations and limits, or restate Postfix's defaults, change no answer.
+   */
+  private leadingOptions(): void {
+    for (;;) {
+      const m = /^\(\*([A-Z_0-9]+)(?:=([0-9]+))?\)/.exec(this.re.slice(this.pos));
+      if (!m) return;
+      const name = m[1] as string;
+      const harmless = ['NO_AUTO_POSSESS', 'NO_DOTSTAR_ANCHOR', 'NO_JIT', 'NO_START_OPT', 'LF', 'BSR_UNICODE'];
+      const limits = ['LIMIT_DEPTH', 'LIMIT_HEAP', 'LIMIT_MATCH', 'LIMIT_RECURSION'];
+      if (m[2] === undefined ? harmless.includes(name) : limits.includes(name)) {
+        this.pos += m[0].length;
+        continue;
+      }
+      const changing = ['UTF', 'UCP', 'CR', 'CRLF', 'ANYCRLF', 'ANY', 'NUL', 'BSR_ANYCRLF', 'NOTEMPTY', 'NOTEMPTY_ATSTART'];
+      if (changing.includes(name)) this.unsupported(`the leading option (*${name})`);
+      return;
+    }
+  }
+
+  /** (*VERB) inside the pattern, from its '*' (leading options are read by parse()). */
+  private verb(flags: Flags): Atom | null {
+    const close = this.re.indexOf(')', this.pos);
+    const name = close < 0 ? '' : this.re.slice(this.pos + 1, close);
+    if (/^(?:F|FAIL)(?::[^)]*)?$/.test(name)) {
+      this.pos = close + 1;
+      return this.setNode(new ByteSet(), flags);
+    }
+    if (/^(?:MARK)?:[^)]+$/.test(name)) {
+      // A mark only names a point for (*SKIP:NAME) and the caller.
+      this.pos = close + 1;
+      return null;
+    }
+    if (/^(?:ACCEPT|COMMIT|PRUNE|SKIP|THEN)(?::[^)]*)?$/.test(name)) this.unsupported(`the backtracking control verb (*${name})`);
+    this.syntax(close < 0 ? this.re.length : close, '(*VERB) not recognized or malformed');
+  }
+
+  /** (?C), (?Cn), (?C"text") and the other delimiters, from after the C: Postfix sets no callout function, so they do nothing. */
+  private callout(): void {
+    const c = this.at();
+    if (c < 0) this.syntax(this.pos, 'missing closing parenthesis');
+    if (isDigit(c) || c === 0x29) {
+      const digits = /^[0-9]*/.exec(this.re.slice(this.pos))?.[0] as string;
+      this.pos += digits.length;
+      if (Number(digits) > 255) this.syntax(this.pos, 'number after (?C is greater than 255');
+    } else {
+      const delimiters: Record<string, string> = { '`': '`', "'": "'", '"': '"', '^': '^', '%': '%', '#': '#', $: '$', '{': '}' };
+      const end = delimiters[String.fromCharCode(c)];
+      if (end === undefined) this.syntax(this.pos, 'unrecognized string delimiter follows (?C');
+      const open = this.pos;
+      for (this.pos++; ; this.pos++) {
+        if (this.pos >= this.re.length) this.syntax(open, 'missing terminating delimiter for callout with string argument');
+        if (this.re[this.pos] !== end) continue;
+        if (this.re[this.pos + 1] !== end) break;
+        this.pos++;
+      }
+      this.pos++;
+    }
+    if (this.at() !== 0x29) this.syntax(this.pos, 'closing parenthesis for (?C expected');
+    this.pos++;
+  }
+
+  /** (?(condition)yes|no), from after the second '('. */
+  private conditional(flags: Flags, depth: number): Atom {
+    const start = ++this.pos;
+    const branches = (): RegexNode[] => {
+      const alternatives = this.parseBranches(flags, depth);
+      // PCRE2 finds this after checking the groups that references name.
+      if (alternatives.length > 2) this.compileErrors.push([this.pos - 1, 'conditional subpattern contains more than two branches']);
+      return alternatives;
+    };
+    const twoWay = (alternatives: RegexNode[]): [RegexNode, RegexNode] => [alternatives[0] as RegexNode, alternatives[1] ?? { type: 'seq', items: [] }];
+    if (this.at(start) === 0x3f /* (?( followed by an assertion */) {
+      const kind = this.re.slice(start + 1, start + 3);
+      const behind = kind === '<=' || kind === '<!';
+      if (!behind && kind[0] !== '=' && kind[0] !== '!') this.syntax(start - 1, 'assertion expected after (?( or (?(?C)');
+      this.pos = start + (behind ? 3 : 2);
+      const look = this.lookaround(flags, depth, start - 1, behind, (behind ? kind[1] : kind[0]) === '!');
+      const [yes, no] = twoWay(branches());
+      const { repeatable: _ignored, ...test } = look;
+      const opposite: RegexNode = { ...(test as Extract<RegexNode, { type: 'look' }>), negated: !(test as { negated: boolean }).negated };
+      return { type: 'alt', items: [{ type: 'seq', items: [test, yes] }, { type: 'seq', items: [opposite, no] }], repeatable: true };
+    }
+    const close = this.re.indexOf(')', start);
+    if (close < 0) {
+      if (/^[A-Za-z_]\w*$/.test(this.re.slice(start))) this.syntax(this.re.length, 'syntax error in subpattern name (missing terminator?)');
+      this.syntax(this.re.length, 'missing closing parenthesis for condition');
+    }
+    const text = this.re.slice(start, close);
+    let number: number | null = null;
+    let m: RegExpExecArray | null;
+    if ((m = /^([+-]?)([0-9]+)$/.exec(text))) {
+      const n = Number(m[2]);
+      const target = m[1] === '' ? n : m[1] === '-' ? this.captures - n + 1 : this.captures + n;
+      number = this.pendingNumber(target < 1 ? 0 : target, m[1] === '' ? start - 1 : close);
+    } else if ((m = /^(?:<(\w+)>|'(\w+)')$/.exec(text))) {
+      number = this.pendingNumber((m[1] ?? m[2]) as string, start + 1);
+    } else if (text === 'DEFINE') {
+      this.pos = close + 1;
+      const alternatives = this.parseBranches(flags, depth);
+      if (alternatives.length > 1) this.syntax(start, 'DEFINE subpattern contains more than one branch');
+      // Its groups exist only for subroutine calls; it never matches anything itself.
+      return { type: 'repeat', body: alternatives[0] as RegexNode, min: 0, max: 0, greedy: true, repeatable: true };
+    } else if ((m = /^R(?:([0-9]+)|&(\w+))?$/.exec(text))) {
+      // There is no recursion, so "inside recursion" is false; the group must still exist.
+      if (m[1] !== undefined || m[2] !== undefined) this.pendingNumber(m[2] ?? Number(m[1]), m[2] !== undefined ? start + 2 : start);
+      this.pos = close + 1;
+      return { ...twoWay(branches())[1], repeatable: true };
+    } else if ((m = /^VERSION(>?=)([0-9]+)(?:\.([0-9]+))?$/.exec(text))) {
+      const wanted = Number(m[2]) * 100 + Number(m[3] ?? 0);
+      const holds = m[1] === '=' ? wanted === 1042 : 1042 >= wanted;
+      this.pos = close + 1;
+      const [yes, no] = twoWay(branches());
+      return { ...(holds ? yes : no), repeatable: true };
+    } else if (/^\w+$/.test(text) && !isDigit(text.charCodeAt(0))) {
+      number = this.pendingNumber(text, start);
+    } else {
+      this.unsupported('this kind of condition (?(...)');
+    }
+    this.pos = close + 1;
+    const [yes, no] = twoWay(branches());
+    return { type: 'cond', number, yes, no, repeatable: true };
   }
 
   /** A name up to `terminator` (which it skips). */
@@ -432,9 +565,13 @@ class PcreParser {
 
   /** A back-reference to a group number or name, resolved when the pattern is read. */
   private reference(target: number | string, offset: number, flags: Flags): Atom {
+    return { type: 'backref', number: this.pendingNumber(target, offset), caseless: flags.i, repeatable: true };
+  }
+
+  /** A placeholder group number (-1 for the first reference, ...) until resolveRefs(). */
+  private pendingNumber(target: number | string, offset: number): number {
     this.refs.push({ target, offset });
-    // A placeholder number (-1 for the first reference, ...) until resolveRefs().
-    return { type: 'backref', number: -this.refs.length, caseless: flags.i, repeatable: true };
+    return -this.refs.length;
   }
 
   /** Gives every back-reference of `tree` its group number. */
@@ -450,9 +587,8 @@ class PcreParser {
       return named[0] as number;
     });
     const visit = (node: RegexNode): void => {
-      if (node.type === 'backref' && node.number < 0) node.number = numbers[-node.number - 1] as number;
-      else if (node.type === 'seq' || node.type === 'alt') node.items.forEach(visit);
-      else if (node.type !== 'set' && node.type !== 'assert' && node.type !== 'backref') visit(node.body);
+      if ((node.type === 'backref' || node.type === 'cond') && node.number < 0) node.number = numbers[-node.number - 1] as number;
+      children(node).forEach(visit);
     };
     visit(tree);
   }

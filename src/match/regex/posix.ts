@@ -532,6 +532,8 @@ function walk(node: RegexNode, state: number, backward: boolean, visit: (n: Rege
     case 'backref':
       // The group's text may be empty.
       return state | SOME;
+    case 'cond':
+      return next(node.yes, state) | next(node.no, state);
   }
 }
 
