@@ -110,7 +110,8 @@ export class ByteSet {
   /** JavaScript source for "one byte of this set", without the u flag. */
   toJs(): string {
     const n = this.size();
-    if (n === 256) return '[^]';
+    // Not [^]: a key may end with the sentinel (see emitJs), which no byte set matches.
+    if (n === 256) return '[\\x00-\\xff]';
     if (n === 0) return '[]';
     if (n === 1) return byteLiteral(this.bits.indexOf(1));
     let body = '';
@@ -187,28 +188,34 @@ export interface EmittedRegex {
   singleLine: string;
   /** Match the key with ASCII letters folded to lower case (caseless back-references). */
   foldKey: boolean;
+  /** Match the key followed by SENTINEL (guarded back-references). */
+  sentinel: boolean;
 }
 
 const WORD = '[0-9A-Z_a-z]';
 
-function emitAssert(kind: AssertKind, singleLine: boolean): string {
+/** The character appended to the key when a guard needs it (see emitJs); never a byte. */
+export const SENTINEL = '\u0100';
+
+function emitAssert(kind: AssertKind, singleLine: boolean, sentinel: boolean): string {
+  const end = sentinel ? '(?=\\u0100)' : '$';
   switch (kind) {
     case 'start':
       return '^';
     case 'end':
-      return '$';
+      return end;
     case 'endOrFinalNewline':
-      return singleLine ? '$' : '(?=\\n?$)';
+      return singleLine ? end : `(?=\\n?${sentinel ? '\\u0100' : '$'})`;
     case 'lineStart':
       return singleLine ? '^' : '(?<![^\\n])';
     case 'lineStartPcre':
-      return singleLine ? '^' : '(?:^|(?<=\\n)(?=[^]))';
+      return singleLine ? '^' : '(?:^|(?<=\\n)(?=[\\x00-\\xff]))';
     case 'afterNewline':
     case 'beforeNewline':
       // Without a newline in the key these never hold; an empty class never matches.
       return singleLine ? '[]' : kind === 'afterNewline' ? '(?<=\\n)' : '(?=\\n)';
     case 'lineEnd':
-      return singleLine ? '$' : '(?![^\\n])';
+      return singleLine ? end : sentinel ? '(?![^\\n\\u0100])' : '(?![^\\n])';
     case 'wordBoundary':
       return '\\b';
     case 'notWordBoundary':
@@ -289,19 +296,50 @@ const intersect = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a
 const union = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a, ...b]);
 const minus = (a: Set<number>, b: Set<number>): Set<number> => new Set([...a].filter((n) => !b.has(n)));
 
-type Verdict = 'set' | 'unset';
+/** Groups that every match of the subtree sets. */
+function alwaysSets(node: RegexNode): Set<number> {
+  switch (node.type) {
+    case 'seq':
+      return node.items.map(alwaysSets).reduce(union, new Set<number>());
+    case 'alt':
+      return node.items.map(alwaysSets).reduce(intersect);
+    case 'cond':
+      return intersect(alwaysSets(node.yes), alwaysSets(node.no));
+    case 'group':
+      return union(alwaysSets(node.body), new Set([node.number]));
+    case 'repeat':
+      return node.min > 0 ? alwaysSets(node.body) : new Set();
+    case 'look':
+      return node.negated ? new Set() : alwaysSets(node.body);
+    case 'atomic':
+      return alwaysSets(node.body);
+    case 'set':
+    case 'assert':
+    case 'backref':
+      return new Set();
+  }
+}
 
 /**
- * For every back-reference: 'set' when JavaScript has the group set on every
- * path reaching it (then its text is the group's last capture, as in C),
- * 'unset' when the C library has it unset on every path (the reference fails).
+ * 'set': the group is set on every path in JavaScript's semantics; 'unset':
+ * it is unset on every path in C's; 'guard': either can happen, and both
+ * engines agree on when, so a run-time test decides (see emitJs).
  */
+type Verdict = 'set' | 'unset' | 'guard';
+
+/** What the verdicts of a back-reference or condition rest on. */
 class BackrefAnalysis {
   private readonly alwaysSet = new Map<RegexNode, boolean>();
   private readonly everSet = new Map<RegexNode, boolean>();
   private readonly lookbehindGroups: Array<Set<number>> = [];
+  /** Loops (more than one iteration) around each group, back-reference and condition. */
+  private readonly loopsAround = new Map<RegexNode, RegexNode[]>();
+  private readonly loops: RegexNode[] = [];
 
-  constructor(private readonly referenced: Set<number>) {}
+  constructor(
+    private readonly referenced: Set<number>,
+    private readonly groups: Map<number, RegexNode[]>,
+  ) {}
 
   verdicts(tree: RegexNode): Map<RegexNode, Verdict> {
     this.jsMust(tree, new Set());
@@ -310,12 +348,26 @@ class BackrefAnalysis {
     for (const [node, always] of this.alwaysSet) {
       if (always) out.set(node, 'set');
       else if (!this.everSet.get(node)) out.set(node, 'unset');
+      else if (this.agreeOnSet(node)) out.set(node, 'guard');
       else {
         const what = node.type === 'cond' ? 'a condition on group' : 'a back-reference to group';
-        throw new RegexUnsupportedError(`${what} ${(node as { number: number }).number}, which may or may not be set there,`);
+        throw new RegexUnsupportedError(`${what} ${(node as { number: number }).number}, which may keep a value from an earlier loop iteration there,`);
       }
     }
     return out;
+  }
+
+  /**
+   * Whether JavaScript and C agree, on every path, on whether the group of
+   * `ref` is set there (and then on its text). JavaScript clears a loop's
+   * groups at each iteration, C keeps them: they agree when every loop
+   * around the group sets it in each iteration and does not contain `ref`.
+   */
+  private agreeOnSet(ref: RegexNode): boolean {
+    const number = (ref as { number: number }).number;
+    const refLoops = this.loopsAround.get(ref) ?? [];
+    return (this.groups.get(number) ?? []).every((group) => (this.loopsAround.get(group) ?? []).every((loop) =>
+      !refLoops.includes(loop) && alwaysSets((loop as { body: RegexNode }).body).has(number)));
   }
 
   /** Groups set on every path, in JavaScript's semantics (a loop clears its groups at each iteration). */
@@ -330,15 +382,18 @@ class BackrefAnalysis {
           throw new RegexUnsupportedError('a back-reference to a group of the same look-behind');
         }
         this.alwaysSet.set(node, (this.alwaysSet.get(node) ?? true) && state.has(node.number));
+        this.loopsAround.set(node, [...this.loops]);
         return state;
       case 'cond':
         this.alwaysSet.set(node, (this.alwaysSet.get(node) ?? true) && state.has(node.number));
+        this.loopsAround.set(node, [...this.loops]);
         return intersect(this.jsMust(node.yes, state), this.jsMust(node.no, state));
       case 'seq':
         return node.items.reduce((s, item) => this.jsMust(item, s), state);
       case 'alt':
         return node.items.map((item) => this.jsMust(item, state)).reduce(intersect);
       case 'group':
+        this.loopsAround.set(node, [...this.loops]);
         return union(this.jsMust(node.body, state), new Set([node.number]));
       case 'atomic':
         return this.jsMust(node.body, state);
@@ -351,11 +406,14 @@ class BackrefAnalysis {
       case 'repeat': {
         if (node.max === 0) return state;
         const inside = numbersIn(node.body);
-        if (node.max > node.min && nullable(node.body) && [...inside].some((n) => this.referenced.has(n))) {
-          // An empty iteration ends a PCRE loop but is undone by JavaScript: the groups' texts differ.
+        if ((node.max > node.min || node.max > 1) && nullable(node.body) && [...inside].some((n) => this.referenced.has(n))) {
+          // An empty iteration ends a PCRE loop but is undone by JavaScript, and glibc has rules of
+          // its own for empty iterations: the groups' texts differ.
           throw new RegexUnsupportedError('a back-reference to a group in a loop that can match the empty string');
         }
+        if (node.max > 1) this.loops.push(node);
         const after = this.jsMust(node.body, minus(state, inside));
+        if (node.max > 1) this.loops.pop();
         return node.min === 0 ? intersect(state, after) : after;
       }
     }
@@ -408,14 +466,24 @@ function everySet(node: RegexNode, test: (set: ByteSet) => boolean): boolean {
   return children(node).every((child) => everySet(child, test));
 }
 
+/** The names the emitted groups get, for back-references and guards. */
+interface GroupNaming {
+  /** Named capture of a user group whose text a back-reference needs. */
+  capture: Map<RegexNode, string>;
+  /** Named capture of the sentinel, inside a user group whose being set a guard tests. */
+  marker: Map<RegexNode, string>;
+  captureByNumber: Map<number, string[]>;
+  markerByNumber: Map<number, string[]>;
+}
+
 class Emitter {
-  /** Named groups: user groups that a back-reference needs, and those emulating atomic groups. */
+  /** Named groups emulating atomic groups. */
   private atomics = 0;
 
   constructor(
     private readonly singleLine: boolean,
-    private readonly groupNames: Map<RegexNode, string>,
-    private readonly namesByNumber: Map<number, string[]>,
+    private readonly sentinel: boolean,
+    private readonly naming: GroupNaming,
     private readonly verdicts: Map<RegexNode, Verdict>,
   ) {}
 
@@ -430,7 +498,7 @@ class Emitter {
       case 'repeat':
         return `(?:${this.emit(node.body)})${emitCount(node.min, node.max)}${node.greedy ? '' : '?'}`;
       case 'assert':
-        return emitAssert(node.kind, this.singleLine);
+        return emitAssert(node.kind, this.singleLine, this.sentinel);
       case 'look':
         return `(?${node.behind ? '<' : ''}${node.negated ? '!' : '='}${this.emit(node.body)})`;
       case 'atomic': {
@@ -439,17 +507,32 @@ class Emitter {
         return `(?:(?=(?<${name}>${this.emit(node.body)}))\\k<${name}>)`;
       }
       case 'group': {
-        const name = this.groupNames.get(node);
-        return name === undefined ? `(?:${this.emit(node.body)})` : `(?<${name}>${this.emit(node.body)})`;
+        const marker = this.naming.marker.get(node);
+        // The marker captures the sentinel at the key's end, so it is never empty once set.
+        const body = this.emitInSeq(node.body) + (marker === undefined ? '' : `(?=[\\x00-\\xff]*(?<${marker}>\\u0100))`);
+        const name = this.naming.capture.get(node);
+        return name === undefined ? `(?:${body})` : `(?<${name}>${body})`;
       }
-      case 'cond':
-        return this.emitInSeq(this.verdicts.get(node) === 'set' ? node.yes : node.no);
+      case 'cond': {
+        const verdict = this.verdicts.get(node);
+        if (verdict !== 'guard') return this.emitInSeq(verdict === 'set' ? node.yes : node.no);
+        const isSet = this.guard(node.number);
+        return `(?:(?=${isSet})${this.emitInSeq(node.yes)}|(?!${isSet})${this.emitInSeq(node.no)})`;
+      }
       case 'backref': {
-        if (this.verdicts.get(node) !== 'set') return '[]';
+        const verdict = this.verdicts.get(node);
+        if (verdict === undefined || verdict === 'unset') return '[]';
         // Groups sharing a number ((?|...)) are alternatives: at most one of them is set, the others match empty.
-        return `(?:${(this.namesByNumber.get(node.number) ?? []).map((name) => `\\k<${name}>`).join('')})`;
+        const text = (this.naming.captureByNumber.get(node.number) ?? []).map((name) => `\\k<${name}>`).join('');
+        return verdict === 'set' ? `(?:${text})` : `(?:(?=${this.guard(node.number)})${text})`;
       }
     }
+  }
+
+  /** A look-ahead body that holds when group `number` is set: some marker of it is, and it holds the sentinel. */
+  private guard(number: number): string {
+    const markers = (this.naming.markerByNumber.get(number) ?? []).map((name) => `\\k<${name}>`).join('');
+    return `[^\\u0100]*(?:${markers})$`;
   }
 
   private emitInSeq(node: RegexNode): string {
@@ -463,32 +546,49 @@ function lineSensitive(node: RegexNode): boolean {
   return node.type === 'assert' ? LINE_SENSITIVE.has(node.kind) : children(node).some(lineSensitive);
 }
 
-/** JavaScript source for the tree; throws RegexUnsupportedError for back-references it cannot give C's meaning. */
+/**
+ * JavaScript source for the tree; throws RegexUnsupportedError for
+ * back-references it cannot give C's meaning. A reference (or condition) to
+ * a group that may or may not be set is guarded: the group also captures a
+ * sentinel character appended to the key, and a look-ahead tests that
+ * capture, since a reference to an unset group would match the empty string.
+ */
 export function emitJs(node: RegexNode): EmittedRegex {
   const referenced = referencedNumbers(node);
-  const verdicts = referenced.size > 0 ? new BackrefAnalysis(referenced).verdicts(node) : new Map<RegexNode, Verdict>();
+  const groups = groupsByNumber(node);
+  const verdicts = referenced.size > 0 ? new BackrefAnalysis(referenced, groups).verdicts(node) : new Map<RegexNode, Verdict>();
   const live = [...verdicts]
-    .filter(([ref, verdict]) => verdict === 'set' && ref.type === 'backref')
+    .filter(([ref, verdict]) => verdict !== 'unset' && ref.type === 'backref')
     .map(([ref]) => ref as Extract<RegexNode, { type: 'backref' }>);
   const foldKey = live.some((ref) => ref.caseless);
   if (foldKey && (!live.every((ref) => ref.caseless) || !everySet(node, (set) => set.caseClosed()))) {
     throw new RegexUnsupportedError('a caseless back-reference in a pattern that is partly case-sensitive');
   }
-  const groupNames = new Map<RegexNode, string>();
-  const namesByNumber = new Map<number, string[]>();
-  for (const [number, groups] of groupsByNumber(node)) {
-    if (!live.some((ref) => ref.number === number)) continue;
-    if (new Set(groups).size !== groups.length) throw new RegexUnsupportedError('a back-reference to a group inside a conditional assertion');
-    const names = groups.map((group, i) => {
-      const name = `g${number}_${i}`;
-      groupNames.set(group, name);
+  const guarded = new Set([...verdicts].filter(([, verdict]) => verdict === 'guard').map(([ref]) => (ref as { number: number }).number));
+  const naming: GroupNaming = { capture: new Map(), marker: new Map(), captureByNumber: new Map(), markerByNumber: new Map() };
+  const nameAll = (number: number, list: RegexNode[], prefix: string, byNode: Map<RegexNode, string>, byNumber: Map<number, string[]>): void => {
+    byNumber.set(number, list.map((group, i) => {
+      const name = `${prefix}${number}_${i}`;
+      byNode.set(group, name);
       return name;
-    });
-    namesByNumber.set(number, names);
+    }));
+  };
+  for (const [number, list] of groups) {
+    const captured = live.some((ref) => ref.number === number);
+    if (!captured && !guarded.has(number)) continue;
+    // A group emitted twice (the test of a conditional assertion) cannot carry one name.
+    if (new Set(list).size !== list.length) throw new RegexUnsupportedError('a back-reference to a group inside a conditional assertion');
+    if (captured) nameAll(number, list, 'g', naming.capture, naming.captureByNumber);
+    if (guarded.has(number)) nameAll(number, list, 's', naming.marker, naming.markerByNumber);
   }
-  const emit = (singleLine: boolean): string => new Emitter(singleLine, groupNames, namesByNumber, verdicts).emit(node);
+  const sentinel = guarded.size > 0;
+  const emit = (singleLine: boolean): string => {
+    const source = new Emitter(singleLine, sentinel, naming, verdicts).emit(node);
+    // No match may start after the sentinel.
+    return sentinel ? `(?<!\\u0100)(?:${source})` : source;
+  };
   const anyKey = emit(false);
-  return { anyKey, singleLine: lineSensitive(node) ? emit(true) : anyKey, foldKey };
+  return { anyKey, singleLine: lineSensitive(node) ? emit(true) : anyKey, foldKey, sentinel };
 }
 
 /**

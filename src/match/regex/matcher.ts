@@ -9,7 +9,8 @@
  * counted repeats) are compiled for the ordinary engine and run in the budget
  * worker, which gives up after REGEX_TIME_BUDGET_MS. A pattern with caseless
  * back-references is matched against the key with ASCII letters folded to
- * lower case (see ast.ts).
+ * lower case, one with guarded back-references against the key followed by a
+ * sentinel character (see ast.ts).
  *
  * Nothing happens at import: the V8 option and the budget worker are set up
  * by the first pattern compiled, so a daemon without regexp: or pcre: tables
@@ -19,7 +20,7 @@
  *
  * Exports: CompiledRegex, compileRegex, BudgetExceededError (re-exported).
  */
-import type { EmittedRegex } from './ast.js';
+import { SENTINEL, type EmittedRegex } from './ast.js';
 import { BudgetRunner } from './budget-worker.js';
 
 export { BudgetExceededError } from './budget-worker.js';
@@ -69,9 +70,11 @@ export class CompiledRegex {
   private readonly anyKey: Variant;
   private readonly singleLine: Variant;
   private readonly foldKey: boolean;
+  private readonly sentinel: boolean;
 
   constructor(emitted: EmittedRegex) {
     this.foldKey = emitted.foldKey;
+    this.sentinel = emitted.sentinel;
     this.anyKey = prepare(emitted.anyKey);
     this.singleLine = emitted.singleLine === emitted.anyKey ? this.anyKey : prepare(emitted.singleLine);
   }
@@ -87,8 +90,9 @@ export class CompiledRegex {
    * backtracking match runs out of time.
    */
   test(rawKey: string): boolean | Promise<boolean> {
-    const key = this.foldKey ? asciiLower(rawKey) : rawKey;
-    const variant = key.includes('\n') ? this.anyKey : this.singleLine;
+    const folded = this.foldKey ? asciiLower(rawKey) : rawKey;
+    const variant = folded.includes('\n') ? this.anyKey : this.singleLine;
+    const key = this.sentinel ? folded + SENTINEL : folded;
     if (variant.linear) {
       return variant.linear.test(key);
     }

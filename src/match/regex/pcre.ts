@@ -472,7 +472,7 @@ class PcreParser {
     const branches = (): RegexNode[] => {
       const alternatives = this.parseBranches(flags, depth);
       // PCRE2 finds this after checking the groups that references name.
-      if (alternatives.length > 2) this.compileErrors.push([this.pos - 1, 'conditional subpattern contains more than two branches']);
+      if (alternatives.length > 2) this.compileErrors.push([start - 3, 'conditional subpattern contains more than two branches']);
       return alternatives;
     };
     const twoWay = (alternatives: RegexNode[]): [RegexNode, RegexNode] => [alternatives[0] as RegexNode, alternatives[1] ?? { type: 'seq', items: [] }];

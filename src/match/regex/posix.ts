@@ -21,7 +21,7 @@
  *
  * Exports: PosixOptions, parsePosix.
  */
-import { ByteSet, type RegexNode } from './ast.js';
+import { ByteSet, children, type RegexNode } from './ast.js';
 import { RegexSyntaxError, RegexUnsupportedError } from './errors.js';
 
 export interface PosixOptions {
@@ -122,6 +122,8 @@ class PosixParser {
   captures = 0;
   /** Groups a back-reference may name: closed earlier in the current alternative (glibc's completed_bkref_map). */
   private completed = new Set<number>();
+  /** Groups inside a {n,m} repeat (see noteCounted). */
+  private readonly counted = new Set<number>();
   /** ^ and $ anchors of a pattern compiled without REG_NEWLINE, resolved after parsing. */
   private readonly carets = new Set<RegexNode>();
   private readonly dollars = new Set<RegexNode>();
@@ -273,6 +275,7 @@ class PosixParser {
       case 'backref': {
         const number = tok.c - 0x30;
         if (!this.completed.has(number)) this.fail(ERR.ESUBREG);
+        if (this.counted.has(number)) throw new RegexUnsupportedError(`a back-reference to a group in a {n,m} repeat`);
         tree = { type: 'backref', number, caseless: this.opts.icase };
         this.fetch();
         break;
@@ -406,8 +409,23 @@ class PosixParser {
       min = tok.type === 'plus' ? 1 : 0;
       max = tok.type === 'question' ? 1 : Infinity;
     }
+    if (tok.type === 'openDup' && max > 1) this.noteCounted(body);
     this.fetch();
     return { type: 'repeat', body, min, max, greedy: true };
+  }
+
+  /**
+   * glibc copies the body of a {n,m} repeat, and back-references to (or
+   * inside) such copies match differently from any backtracking engine (e.g.
+   * ^(a){0,2}\1$ does not match "aa"): those are refused.
+   */
+  private noteCounted(body: RegexNode): void {
+    const visit = (node: RegexNode): void => {
+      if (node.type === 'backref') throw new RegexUnsupportedError('a back-reference inside a {n,m} repeat');
+      if (node.type === 'group') this.counted.add(node.number);
+      children(node).forEach(visit);
+    };
+    visit(body);
   }
 
   /** A bracket expression, from just after '['; leaves the token after ']'. */
