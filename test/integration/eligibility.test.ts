@@ -116,6 +116,8 @@ function buildTables(): void {
     '/^x(?C1)y\\.callout$/ CALLOUT',
     '/^(?:(?=a)?b)+\\.quant$/ QUANTIFIED',
     '/^(?|(a)|(b))\\1\\.reset$/ RESET',
+    '/^(?(DEFINE)(?<octet>25[0-5]|2[0-4]\\d|1?\\d?\\d))(?&octet)(?:\\.(?&octet)){3}\\.call$/ CALL',
+    '/^(a|ab)(?1)c\\.call$/ BACKTRACKING-CALL',
   ].join('\n') + '\n');
   // One back-reference among ordinary rules: C answers per rule, so must fastflush.
   write('mixed.pcre', '/^(?:www|mail)\\.example\\.test$/ OK\n/^(a)\\1\\.test$/ BACKREF\n/\\.org$/ OK\n');
@@ -194,6 +196,7 @@ const BACKREF_SITES = [
   'foo-foo', 'foo-FOO', 'foo-bar', 'xx.basic', 'x.basic', 'abb.loop', 'aba.loop', '.loop', 'b.loop',
   'aa.named', 'ab.named', 'aa.rel', 'abb.rel', 'ab.rel', 'ab.cond', 'c.cond', 'b.cond', 'ac.cond', 'xy.assert', 'z.assert', 'xz.assert',
   'abc.prop', 'ABC.prop', 'a1.prop', 'xy.callout', 'bbb.quant', '.quant', 'aa.reset', 'bb.reset', 'ab.reset', 'other.test',
+  '192.0.2.1.call', '256.0.2.1.call', '1.2.3.call', 'aabc.call', 'abac.call', 'aac.call',
   Buffer.from('\xe9\xe9.named', 'latin1'), Buffer.from('\xe9.\xc9.test', 'latin1'), Buffer.from('\xe9\xdf.prop', 'latin1'),
 ];
 const MIXED_SITES = ['www.example.test', 'mail.example.test', 'aa.test', 'ab.test', 'AA.test', 'example.org', 'sub.example.org', 'other.test'];

@@ -115,12 +115,14 @@ function runs(engine: 'posix' | 'pcre', pattern: string, flags = ''): boolean {
   }
 }
 
-test('back-references, conditions, properties, callouts and quantified assertions run', (t) => {
+test('back-references, conditions, subroutine calls, properties, callouts and quantified assertions run', (t) => {
   const pcre = [
     '^(\\w+)\\.\\1$', '(a)?\\1', '(?:(a)|b)\\1', '(a|b)+\\1', '(?<n>a)\\k<n>', "(?<n>a)\\k'n'", '(?<n>a)\\k{n}', '(?P<n>a)(?P=n)',
     '(a)\\g{-1}', '(a)\\g1', '(a)\\g{+1}(b)', '(?|(a)|(b))\\1', '(a)(?<=\\1)', '(?(1)a|b)(x)', '(a)?(?(1)b|c)', '(?(?=a)ab|cd)',
     '(?(DEFINE)(a))b', '(?(R)a|b)', '(?(VERSION>=10.0)a)', '\\p{L}', '\\P{Lu}', '[\\p{Nd}x]', '\\X', '(?xx)[a b]', '(?n)(a)', 'a(?C1)(?C"x")',
     '(*FAIL)|a', '(*MARK:m)a', '(*NO_JIT)a', '(?=a)*b', '(?<!a)?b', '[\\8]', '\\101',
+    '(a|ab)(?1)c', '(?+1)(a)', '(a)\\g<-1>', "(a)\\g'1'", '(?<n>a)(?&n)', '(?<n>a)(?P>n)', '(?<n>a)\\g<n>',
+    '(?(DEFINE)(?<octet>25[0-5]|2[0-4]\\d|1?\\d?\\d))^(?&octet)(?:\\.(?&octet)){3}$',
   ];
   t.deepEqual(pcre.filter((p) => !runs('pcre', p)), []);
   const posix = ['^(.+)\\.\\1$', '(a)?\\1', '(a|b)*\\1', '((a)|(b))\\2\\3', '(a)\\1*', '(.)(.)\\2\\1'];
@@ -130,8 +132,8 @@ test('back-references, conditions, properties, callouts and quantified assertion
 
 test('what JavaScript cannot give the C meaning stays refused', (t) => {
   const pcre = [
-    // Recursion and subroutine calls.
-    '(a(?R)?b)', '(a)(?1)', '(?<n>a)(?&n)', '(a)\\g<1>',
+    // Recursion, and calls of a group that tests captures.
+    '(a(?R)?b)', '(a(?1)?b)', '(a(?2))(b(?1))?', '(a(b)\\2)(?1)',
     // A loop iteration that skips the group keeps its old value in C and clears it in JavaScript.
     '(?:(a)|b)+\\1', '(?:\\1b|(a))+',
     // An empty iteration ends a PCRE loop; JavaScript undoes it.

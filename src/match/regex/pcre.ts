@@ -9,19 +9,24 @@
  * [...] with ranges, negation, escapes and [:name:] / [:^name:] classes,
  * ^ $ \A \Z \z \G \b \B (with the i m s x U flags and PCRE's "$ also before a
  * final newline"), groups (capturing, (?:), named, (?|) branch reset), option
- * settings (?imnsxxUJ-...) and (?^), comments (?#...), alternation, greedy,
- * lazy and possessive quantifiers, atomic groups (?>...), look-ahead, and
- * look-behind with PCRE's fixed-length rule, \K (it only moves the reported
+ * settings (?imnsxxUJ-...) and (?^), comments (?#...), callouts (ignored, as
+ * Postfix sets no callout function), alternation, greedy, lazy and possessive
+ * quantifiers, atomic groups (?>...), look-ahead, and look-behind with PCRE's
+ * fixed-length rule, quantified assertions, \K (it only moves the reported
  * match start, which a table lookup never uses), back-references (\1 and
  * PCRE2's digit rules, \g{n} \g{-n} \g{+n} \gn, \k<name> \k'name' \k{name}
- * \g{name}, (?P=name)), which ast.ts translates or refuses.
+ * \g{name}, (?P=name)) and conditions (?(n) (?(<name>) (?(R) (?(DEFINE)
+ * (?(VERSION..) (?(?=..)), which ast.ts translates or refuses, subroutine
+ * calls that do not recurse ((?n) (?-n) (?+n) (?&name) (?P>name) \g<..>),
+ * inlined, (*FAIL), (*MARK) and the leading options that change no answer.
  *
- * Refused as unsupported (RegexUnsupportedError): subroutine calls and
- * recursion ((?R), (?1), (?&name), (?P>name), \g<..>), backtracking verbs and
- * leading options (*...), a reference to a name that several groups share,
- * Unicode property names fastflush does not know. Patterns PCRE2 itself
- * refuses raise RegexSyntaxError with PCRE2's message and offset where it is
- * known.
+ * Refused as unsupported (RegexUnsupportedError): recursion, backtracking
+ * verbs that cut the search ((*ACCEPT) (*COMMIT) (*PRUNE) (*SKIP) (*THEN)),
+ * leading options that change the mode ((*UTF) (*UCP) (*CR) ...), a
+ * reference to a name that several groups share, a call of a group that
+ * tests captures, Unicode property names fastflush does not know. Patterns
+ * PCRE2 itself refuses raise RegexSyntaxError with PCRE2's message and
+ * offset where it is known.
  *
  * Exports: PcreOptions, parsePcre.
  */
@@ -51,6 +56,16 @@ interface Flags {
   J: boolean;
   /** PCRE2_NO_AUTO_CAPTURE ((?n)): plain parentheses do not capture. */
   n: boolean;
+}
+
+/** A subroutine call, inlined once the whole pattern is read. */
+interface PendingCall {
+  /** The items of the placeholder sequence that receives the called group's copy. */
+  items: RegexNode[];
+  /** An absolute number, or a name. */
+  target: number | string;
+  /** PCRE2's error offset when the group does not exist. */
+  offset: number;
 }
 
 /** A back-reference whose group is known only once the whole pattern is read. */
@@ -114,6 +129,7 @@ class PcreParser {
   /** Group numbers by name. */
   private readonly names = new Map<string, number[]>();
   private readonly refs: PendingRef[] = [];
+  private readonly calls: PendingCall[] = [];
   /** Look-behinds, checked for a fixed length once every group is known (as PCRE2 does). */
   private readonly lookbehinds: Array<{ body: RegexNode; open: number }> = [];
   private readonly groups = new Map<number, RegexNode[]>();
@@ -133,6 +149,7 @@ class PcreParser {
     const body = this.parseAlternation(flags, 0);
     if (this.pos < this.re.length) this.syntax(this.pos, 'unmatched closing parenthesis');
     this.resolveRefs(body);
+    this.expandCalls();
     for (const [offset, message] of this.compileErrors) this.syntax(offset, message);
     for (const { body: behind, open } of this.lookbehinds) {
       if (lookbehindLengths(behind, (n) => this.groups.get(n) ?? []) === null) this.syntax(open, 'lookbehind assertion is not fixed length');
@@ -381,8 +398,9 @@ class PcreParser {
           const name = this.readName(0x29);
           return this.reference(name, offset, flags);
         }
-        this.unsupported('recursion and subroutine calls');
-        break;
+        if (kind !== 0x3e /* > */) this.syntax(this.pos + 1, 'unrecognized character after (?P');
+        this.pos += 2;
+        return this.call(this.readNameAt());
       }
       case 0x28 /* ( */:
         return this.conditional(flags, depth);
@@ -391,14 +409,17 @@ class PcreParser {
         this.callout();
         return null;
       case 0x52 /* R */:
-      case 0x26 /* & */:
-      case 0x2b /* + */:
         this.unsupported('recursion and subroutine calls');
         break;
-      default:
-        if (c === 0x2d && isDigit(this.at(this.pos + 1))) this.unsupported('recursion and subroutine calls');
-        if (isDigit(c)) this.unsupported('recursion and subroutine calls');
-        return this.optionSetting(flags, depth);
+      case 0x26 /* & */:
+        this.pos++;
+        return this.call(this.readNameAt());
+      default: {
+        const m = /^([+-]?)([0-9]+)\)/.exec(this.re.slice(this.pos));
+        if (!m) return this.optionSetting(flags, depth);
+        this.pos += m[0].length;
+        return this.call(this.numberTarget(m[1] as string, Number(m[2]), this.pos - 1));
+      }
     }
     return null;
   }
@@ -526,6 +547,76 @@ class PcreParser {
     this.pos = close + 1;
     const [yes, no] = twoWay(branches());
     return { type: 'cond', number, yes, no, repeatable: true };
+  }
+
+  /** A call's group: absolute, or relative to the groups opened so far (0 for none). */
+  private numberTarget(sign: string, n: number, offset: number): { target: number; offset: number } {
+    if (sign === '' && n === 0) this.unsupported('recursion and subroutine calls');
+    const target = sign === '' ? n : sign === '-' ? this.captures - n + 1 : this.captures + n;
+    return { target: n === 0 || target < 1 ? 0 : target, offset };
+  }
+
+  /** A name up to `terminator` (default ')') as a call target, with the name's offset. */
+  private readNameAt(terminator = 0x29): { target: string; offset: number } {
+    const offset = this.pos;
+    return { target: this.readName(terminator), offset };
+  }
+
+  /** A subroutine call: a placeholder sequence until expandCalls() copies the group into it. */
+  private call({ target, offset }: { target: number | string; offset: number }): Atom {
+    const items: RegexNode[] = [];
+    this.calls.push({ items, target, offset });
+    return { type: 'seq', items, repeatable: true };
+  }
+
+  /**
+   * Inlines every subroutine call: since PCRE2 10.30 a call backtracks like
+   * the group itself, uses the options in force where the group is written,
+   * and gives back the captures it made, so a copy of the group's body
+   * without captures matches the same. Recursion has no such copy, nor has a
+   * called group that tests captures (back-references, conditions).
+   */
+  private expandCalls(): void {
+    const bodies = this.calls.map(({ target, offset }) => {
+      const numbers = typeof target === 'number' ? (target > 0 && target <= this.captures ? [target] : []) : this.names.get(target) ?? [];
+      if (numbers.length === 0) this.syntax(offset, 'reference to non-existent subpattern');
+      const groups = numbers.flatMap((n) => this.groups.get(n) ?? []);
+      if (groups.length !== 1) this.unsupported('a subroutine call to a group number or name that several groups share');
+      return (groups[0] as Extract<RegexNode, { type: 'group' }>).body;
+    });
+    const byItems = new Map(this.calls.map((call, i) => [call.items, i]));
+    const state: Array<'busy' | 'done' | undefined> = [];
+    const copy = (node: RegexNode): RegexNode => {
+      switch (node.type) {
+        case 'seq': {
+          const pending = byItems.get(node.items);
+          if (pending !== undefined) expand(pending);
+          return { type: 'seq', items: node.items.map(copy) };
+        }
+        case 'alt':
+          return { type: 'alt', items: node.items.map(copy) };
+        case 'group':
+          return copy(node.body);
+        case 'repeat':
+        case 'look':
+        case 'atomic':
+          return { ...node, body: copy(node.body) };
+        case 'backref':
+        case 'cond':
+          return this.unsupported('a subroutine call to a group that tests captures');
+        case 'set':
+        case 'assert':
+          return node;
+      }
+    };
+    const expand = (i: number): void => {
+      if (state[i] === 'done') return;
+      if (state[i] === 'busy') this.unsupported('recursion and subroutine calls');
+      state[i] = 'busy';
+      (this.calls[i] as PendingCall).items.push(copy(bodies[i] as RegexNode));
+      state[i] = 'done';
+    };
+    this.calls.forEach((_call, i) => expand(i));
   }
 
   /** A name up to `terminator` (which it skips). */
@@ -769,7 +860,16 @@ class PcreParser {
   /** \g{n} \g{-n} \g{+n} \gn \g-n \g+n \g{name}, from the backslash at `start`; \g<..> and \g'..' are calls. */
   private gReference(flags: Flags): Atom {
     const open = this.at();
-    if (open === 0x3c || open === 0x27) this.unsupported('subroutine calls \\g<...>');
+    if (open === 0x3c || open === 0x27) {
+      const terminator = open === 0x3c ? 0x3e : 0x27;
+      this.pos++;
+      const m = /^([+-]?)([0-9]+)/.exec(this.re.slice(this.pos));
+      if (!m) return this.call(this.readNameAt(terminator));
+      this.pos += m[0].length;
+      if (this.at() !== terminator) this.syntax(this.pos, '\\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number');
+      this.pos++;
+      return this.call(this.numberTarget(m[1] as string, Number(m[2]), this.pos - 1));
+    }
     const braced = open === 0x7b;
     const body = braced ? this.pos + 1 : this.pos;
     const m = /^([+-]?)([0-9]+)/.exec(this.re.slice(body));
