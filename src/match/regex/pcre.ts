@@ -782,7 +782,7 @@ class PcreParser {
       case 'V': return this.setNode(VSPACE().complement(), flags);
       case 'C': return this.setNode(ByteSet.all(), flags);
       case 'N':
-        if (this.at() === 0x7b && !this.quantifierAt(this.pos)) this.unsupported('\\N{...}');
+        if (this.at() === 0x7b && !this.quantifierAt(this.pos)) this.namedCharacter();
         return this.setNode(ByteSet.all().without(LF), flags);
       case 'R': {
         // \R is atomic: CR LF is never split into CR then LF.
@@ -923,23 +923,11 @@ class PcreParser {
         for (let n = 0; n < 2 && octalDigit(this.at()); n++) value = value * 8 + this.at(this.pos++) - 0x30;
         return value;
       }
-      case 'o': {
-        const m = /^\{([0-7]+)\}/.exec(this.re.slice(this.pos, this.pos + 16));
-        if (!m) this.syntax(this.pos, 'missing opening brace after \\o');
-        const value = parseInt(m[1] as string, 8);
-        if (value > 0xff) this.syntax(this.pos + m[0].length - 1, 'character code point value in \\x{} or \\o{} is too large');
-        this.pos += m[0].length;
-        return value;
-      }
+      case 'o':
+        if (this.at() !== 0x7b) this.syntax(this.pos >= this.re.length ? this.pos - 1 : this.pos, 'missing opening brace after \\o');
+        return this.bracedNumber(8);
       case 'x': {
-        if (this.at() === 0x7b) {
-          const m = /^\{([0-9a-fA-F]+)\}/.exec(this.re.slice(this.pos, this.pos + 16));
-          if (!m) this.unsupported('a malformed \\x{...}');
-          const value = parseInt(m[1] as string, 16);
-          if (value > 0xff) this.syntax(this.pos + m[0].length - 1, 'character code point value in \\x{} or \\o{} is too large');
-          this.pos += m[0].length;
-          return value;
-        }
+        if (this.at() === 0x7b) return this.bracedNumber(16);
         let value = 0;
         for (let n = 0; n < 2 && /[0-9a-fA-F]/.test(String.fromCharCode(this.at())); n++) {
           value = value * 16 + parseInt(String.fromCharCode(this.at(this.pos++)), 16);
@@ -971,6 +959,30 @@ class PcreParser {
       this.syntax(escStart + 1, 'unrecognized character follows \\');
     }
     return c;
+  }
+
+  /** The {digits} of \\x{..} (radix 16) or \\o{..} (radix 8), from its '{'; PCRE2's errors when malformed. */
+  private bracedNumber(radix: 8 | 16): number {
+    const open = this.pos;
+    let end = open + 1;
+    const digit = radix === 16 ? /[0-9a-fA-F]/ : /[0-7]/;
+    while (end < this.re.length && digit.test(this.re[end] as string)) end++;
+    if (this.at(end) !== 0x7d) {
+      if (end === open + 1 && (end >= this.re.length || this.at(end) === 0x7d)) this.syntax(end, 'digits missing in \\x{} or \\o{} or \\N{U+}');
+      const kind = radix === 16 ? 'non-hex character in \\x{}' : 'non-octal character in \\o{}';
+      this.syntax(end >= this.re.length ? end - 1 : end, `${kind} (closing brace missing?)`);
+    }
+    if (end === open + 1) this.syntax(end, 'digits missing in \\x{} or \\o{} or \\N{U+}');
+    const value = parseInt(this.re.slice(open + 1, end), radix);
+    if (value > 0xff) this.syntax(end, 'character code point value in \\x{} or \\o{} is too large');
+    this.pos = end + 1;
+    return value;
+  }
+
+  /** \\N{...} (this.pos at the '{'): never valid without UTF mode. */
+  private namedCharacter(): never {
+    if (this.re.startsWith('{U+', this.pos)) this.syntax(this.pos, '\\N{U+dddd} is supported only in Unicode (UTF) mode');
+    this.syntax(this.pos, 'PCRE2 does not support \\F, \\L, \\l, \\N{name}, \\U, or \\u');
   }
 
   /** A [...] class at this.pos; returns the set before case folding by the caller. */
@@ -1084,6 +1096,10 @@ class PcreParser {
       return { set: this.property(e === 'P'), property: true };
     }
     if ('BRXNCgkAzZGK'.includes(e) && e !== '') {
+      if (e === 'N' && this.at(this.pos + 2) === 0x7b) {
+        this.pos += 2;
+        this.namedCharacter();
+      }
       if (e === 'N') this.syntax(this.pos + 2, '\\N is not supported in a class');
       this.syntax(this.pos + 1, 'escape sequence is invalid in character class');
     }
