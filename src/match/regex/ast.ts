@@ -21,19 +21,22 @@
  * unset fails (JavaScript would match the empty string), a group keeps its
  * value from an earlier iteration of a loop (JavaScript clears it), and a
  * caseless reference folds ASCII letters only. emitJs() therefore decides for
- * every reference, from the pattern's structure, whether the group is set on
- * every path that reaches it in JavaScript's semantics (then both engines see
- * the same text: the group's last capture), or unset on every path in the C
- * library's semantics (then the reference never matches); anything in
- * between is refused (RegexUnsupportedError). A caseless reference is run on
- * the key folded to lower case, which needs every set of the pattern to be
- * closed under ASCII case (it is, when the whole pattern is caseless).
+ * every reference (and PCRE condition on a group), from the pattern's
+ * structure: the group is set on every path that reaches it in JavaScript's
+ * semantics (both engines then see the same text, the group's last capture);
+ * or unset on every path in the C library's (the reference never matches);
+ * or either, with both engines agreeing on when (no loop between the group
+ * and the reference can skip or clear it): then a guard tests at run time
+ * whether the group is set, through a sentinel character appended to the key
+ * that the group also captures. Anything else is refused
+ * (RegexUnsupportedError). A caseless reference is run on the key folded to
+ * lower case, which needs every set of the pattern to be closed under ASCII
+ * case (it is, when the whole pattern is caseless).
  *
- * Exports: ByteSet, RegexNode, AssertKind, emitJs, EmittedRegex,
- * lookbehindLengths.
+ * Exports: ByteSet, RegexNode, AssertKind, emitJs, EmittedRegex, SENTINEL,
+ * children, lookbehindLengths.
  */
 import { RegexUnsupportedError } from './errors.js';
-
 
 /** A set of byte values 0..255. */
 export class ByteSet {
@@ -246,6 +249,7 @@ function groupsByNumber(node: RegexNode, out = new Map<number, RegexNode[]>()): 
   return out;
 }
 
+/** The direct subtrees of a node. */
 export function children(node: RegexNode): RegexNode[] {
   switch (node.type) {
     case 'cond':
@@ -562,7 +566,7 @@ export function emitJs(node: RegexNode): EmittedRegex {
     .map(([ref]) => ref as Extract<RegexNode, { type: 'backref' }>);
   const foldKey = live.some((ref) => ref.caseless);
   if (foldKey && (!live.every((ref) => ref.caseless) || !everySet(node, (set) => set.caseClosed()))) {
-    throw new RegexUnsupportedError('a caseless back-reference in a pattern that is partly case-sensitive');
+    throw new RegexUnsupportedError('a caseless back-reference in a pattern with case-sensitive parts ((?-i), \\p{..})');
   }
   const guarded = new Set([...verdicts].filter(([, verdict]) => verdict === 'guard').map(([ref]) => (ref as { number: number }).number));
   const naming: GroupNaming = { capture: new Map(), marker: new Map(), captureByNumber: new Map(), markerByNumber: new Map() };
