@@ -2,7 +2,8 @@
  * budget-worker.ts - runs backtracking regular expressions under a time budget.
  *
  * Patterns that V8's linear-time engine cannot run (look-arounds, atomic
- * groups, very large counted repeats) may backtrack catastrophically. They run
+ * groups, back-references, very large counted repeats) may backtrack
+ * catastrophically. They run
  * here, in one worker thread per process, one match at a time; when a match
  * takes longer than its budget the worker is terminated (V8 interrupts a
  * running regular expression) and a fresh one is started for the next job.

@@ -5,9 +5,12 @@
  * Every pattern is first compiled for V8's experimental linear-time engine
  * (the 'l' flag), which cannot backtrack catastrophically: nested quantifiers
  * such as ^(a+)+$ then cost time linear in the key. The few constructs that
- * engine refuses (look-arounds, atomic groups, very large counted repeats) are
- * compiled for the ordinary engine and run in the budget worker, which gives
- * up after REGEX_TIME_BUDGET_MS.
+ * engine refuses (look-arounds, atomic groups, back-references, very large
+ * counted repeats) are compiled for the ordinary engine and run in the budget
+ * worker, which gives up after REGEX_TIME_BUDGET_MS. A pattern with caseless
+ * back-references is matched against the key with ASCII letters folded to
+ * lower case, one with guarded back-references against the key followed by a
+ * sentinel character (see ast.ts).
  *
  * Nothing happens at import: the V8 option and the budget worker are set up
  * by the first pattern compiled, so a daemon without regexp: or pcre: tables
@@ -17,7 +20,7 @@
  *
  * Exports: CompiledRegex, compileRegex, BudgetExceededError (re-exported).
  */
-import type { EmittedRegex } from './ast.js';
+import { SENTINEL, type EmittedRegex } from './ast.js';
 import { BudgetRunner } from './budget-worker.js';
 
 export { BudgetExceededError } from './budget-worker.js';
@@ -58,11 +61,20 @@ function prepare(source: string): Variant {
   }
 }
 
+/** C-locale tolower() on a byte string. */
+function asciiLower(key: string): string {
+  return key.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
 export class CompiledRegex {
   private readonly anyKey: Variant;
   private readonly singleLine: Variant;
+  private readonly foldKey: boolean;
+  private readonly sentinel: boolean;
 
   constructor(emitted: EmittedRegex) {
+    this.foldKey = emitted.foldKey;
+    this.sentinel = emitted.sentinel;
     this.anyKey = prepare(emitted.anyKey);
     this.singleLine = emitted.singleLine === emitted.anyKey ? this.anyKey : prepare(emitted.singleLine);
   }
@@ -77,8 +89,10 @@ export class CompiledRegex {
    * Synchronous on the linear engine; rejects with BudgetExceededError when a
    * backtracking match runs out of time.
    */
-  test(key: string): boolean | Promise<boolean> {
-    const variant = key.includes('\n') ? this.anyKey : this.singleLine;
+  test(rawKey: string): boolean | Promise<boolean> {
+    const folded = this.foldKey ? asciiLower(rawKey) : rawKey;
+    const variant = folded.includes('\n') ? this.anyKey : this.singleLine;
+    const key = this.sentinel ? folded + SENTINEL : folded;
     if (variant.linear) {
       return variant.linear.test(key);
     }

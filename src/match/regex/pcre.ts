@@ -3,28 +3,36 @@
  * 10.42 in 8-bit, non-UTF mode, parsed into the shared byte-level tree.
  *
  * Supported, with PCRE2's meaning: literals and every escape of a byte
- * (\a \e \f \n \r \t \0oo \o{..} \xhh \x{..} \cX, \Q..\E, escaped
- * punctuation), . \C \N, the ASCII classes \d \D \s \S \w \W \h \H \v \V and
- * \R, [...] with ranges, negation, escapes and [:name:] / [:^name:] classes,
+ * (\a \e \f \n \r \t \0oo \o{..} \xhh \x{..} \cX, octal \ddd, \Q..\E,
+ * escaped punctuation), . \C \N, the ASCII classes \d \D \s \S \w \W \h \H
+ * \v \V and \R, Unicode properties \p \P (of code points 0..255) and \X,
+ * [...] with ranges, negation, escapes and [:name:] / [:^name:] classes,
  * ^ $ \A \Z \z \G \b \B (with the i m s x U flags and PCRE's "$ also before a
  * final newline"), groups (capturing, (?:), named, (?|) branch reset), option
- * settings (?imnsxUJ-...) and (?^), comments (?#...), alternation, greedy,
- * lazy and possessive quantifiers, atomic groups (?>...), look-ahead, and
- * look-behind with PCRE's fixed-length rule, \K (it only moves the reported
- * match start, which a table lookup never uses).
+ * settings (?imnsxxUJ-...) and (?^), comments (?#...), callouts (ignored, as
+ * Postfix sets no callout function), alternation, greedy, lazy and possessive
+ * quantifiers, atomic groups (?>...), look-ahead, and look-behind with PCRE's
+ * fixed-length rule, quantified assertions, \K (it only moves the reported
+ * match start, which a table lookup never uses), back-references (\1 and
+ * PCRE2's digit rules, \g{n} \g{-n} \g{+n} \gn, \k<name> \k'name' \k{name}
+ * \g{name}, (?P=name)) and conditions (?(n) (?(<name>) (?(R) (?(DEFINE)
+ * (?(VERSION..) (?(?=..)), which ast.ts translates or refuses, subroutine
+ * calls that do not recurse ((?n) (?-n) (?+n) (?&name) (?P>name) \g<..>),
+ * inlined, (*FAIL), (*MARK) and the leading options that change no answer.
  *
- * Refused as unsupported (RegexUnsupportedError): back-references and the
- * octal escapes that look like them (\1..\9, \g, \k, (?P=)), subroutine calls
- * and recursion ((?R), (?1), (?&name), (?P>name), \g<..>), conditionals
- * (?(...)), callouts (?C), backtracking verbs and leading options (*...),
- * Unicode properties \p \P \X, the xx option, duplicate group names,
- * quantified assertions. Patterns PCRE2 itself refuses raise RegexSyntaxError
- * with PCRE2's message and offset where it is known.
+ * Refused as unsupported (RegexUnsupportedError): recursion, backtracking
+ * verbs that cut the search ((*ACCEPT) (*COMMIT) (*PRUNE) (*SKIP) (*THEN)),
+ * leading options that change the mode ((*UTF) (*UCP) (*CR) ...), a
+ * reference to a name that several groups share, a call of a group that
+ * tests captures, Unicode property names fastflush does not know. Patterns
+ * PCRE2 itself refuses raise RegexSyntaxError with PCRE2's message and
+ * offset where it is known.
  *
  * Exports: PcreOptions, parsePcre.
  */
-import { ByteSet, lookbehindLengths, type AssertKind, type RegexNode } from './ast.js';
+import { ByteSet, children, lookbehindLengths, type AssertKind, type RegexNode } from './ast.js';
 import { RegexSyntaxError, RegexUnsupportedError } from './errors.js';
+import { unicodePropertySet } from './unicode-properties.js';
 
 export interface PcreOptions {
   caseless: boolean;
@@ -41,7 +49,31 @@ interface Flags {
   m: boolean;
   s: boolean;
   x: boolean;
+  /** PCRE2_EXTENDED_MORE ((?xx)): also ignore space and tab in classes. */
+  xx: boolean;
   U: boolean;
+  /** PCRE2_DUPNAMES ((?J)). */
+  J: boolean;
+  /** PCRE2_NO_AUTO_CAPTURE ((?n)): plain parentheses do not capture. */
+  n: boolean;
+}
+
+/** A subroutine call, inlined once the whole pattern is read. */
+interface PendingCall {
+  /** The items of the placeholder sequence that receives the called group's copy. */
+  items: RegexNode[];
+  /** An absolute number, or a name. */
+  target: number | string;
+  /** PCRE2's error offset when the group does not exist. */
+  offset: number;
+}
+
+/** A back-reference whose group is known only once the whole pattern is read. */
+interface PendingRef {
+  /** An absolute number, or a name. */
+  target: number | string;
+  /** PCRE2's error offset when the group does not exist. */
+  offset: number;
 }
 
 const MAX_QUANTIFIER = 65535;
@@ -94,7 +126,15 @@ class PcreParser {
   captures = 0;
   /** \K seen inside the look-around being parsed. */
   private keepOutInLookaround = false;
-  private readonly names = new Set<string>();
+  /** Group numbers by name. */
+  private readonly names = new Map<string, number[]>();
+  private readonly refs: PendingRef[] = [];
+  private readonly calls: PendingCall[] = [];
+  /** Look-behinds, checked for a fixed length once every group is known (as PCRE2 does). */
+  private readonly lookbehinds: Array<{ body: RegexNode; open: number }> = [];
+  private readonly groups = new Map<number, RegexNode[]>();
+  /** Errors PCRE2 reports only after reading the whole pattern: offset and message. */
+  private readonly compileErrors: Array<[number, string]> = [];
 
   constructor(
     private readonly re: string,
@@ -102,9 +142,18 @@ class PcreParser {
   ) {}
 
   parse(): RegexNode {
-    const flags: Flags = { i: this.opts.caseless, m: this.opts.multiline, s: this.opts.dotall, x: this.opts.extended, U: this.opts.ungreedy };
+    const flags: Flags = {
+      i: this.opts.caseless, m: this.opts.multiline, s: this.opts.dotall, x: this.opts.extended, xx: false, U: this.opts.ungreedy, J: false, n: false,
+    };
+    this.leadingOptions();
     const body = this.parseAlternation(flags, 0);
     if (this.pos < this.re.length) this.syntax(this.pos, 'unmatched closing parenthesis');
+    this.resolveRefs(body);
+    this.expandCalls();
+    for (const [offset, message] of this.compileErrors) this.syntax(offset, message);
+    for (const { body: behind, open } of this.lookbehinds) {
+      if (lookbehindLengths(behind, (n) => this.groups.get(n) ?? []) === null) this.syntax(open, 'lookbehind assertion is not fixed length');
+    }
     if (!this.opts.anchored) return body;
     return { type: 'seq', items: [{ type: 'assert', kind: 'start' }, body] };
   }
@@ -205,7 +254,8 @@ class PcreParser {
       case 0x28 /* ( */:
         return this.parseGroup(flags, depth);
       case 0x5b /* [ */:
-        return this.setNode(this.parseClass(flags), flags);
+        // parseClass folds case itself (but not in \p members).
+        return { type: 'set', set: this.parseClass(flags), repeatable: true };
       case 0x2e /* . */:
         this.pos++;
         return this.setNode(flags.s ? ByteSet.all() : ByteSet.all().without(LF), flags);
@@ -264,8 +314,7 @@ class PcreParser {
       if (q.max < q.min) this.syntax(q.end - 1, 'numbers out of order in {} quantifier');
       ({ min, max, end } = q);
     }
-    if (!atom.repeatable) {
-      if (atom.type === 'look') this.unsupported('a quantifier on an assertion');
+    if (!atom.repeatable && atom.type !== 'look') {
       this.syntax(c === 0x7b ? end - 1 : this.pos, 'quantifier does not follow a repeatable item');
     }
     this.pos = end;
@@ -279,7 +328,12 @@ class PcreParser {
       this.pos++;
     }
     const { repeatable: _ignored, ...body } = atom;
-    const repeat: RegexNode = { type: 'repeat', body, min, max, greedy: possessive ? true : greedy };
+    let repeat: RegexNode = { type: 'repeat', body, min, max, greedy: possessive ? true : greedy };
+    if (atom.type === 'look') {
+      // PCRE2 runs a quantified assertion once ({1,} and more), optionally ({0,n}), or never ({0}).
+      const empty: RegexNode = { type: 'seq', items: [] };
+      repeat = max === 0 ? empty : min > 0 ? body : { type: 'alt', items: greedy || possessive ? [body, empty] : [empty, body] };
+    }
     const result: Atom = possessive ? { type: 'atomic', body: repeat, repeatable: false } : { ...repeat, repeatable: false };
     this.skipIgnored(flags);
     const next = this.at();
@@ -294,10 +348,11 @@ class PcreParser {
   private parseGroup(flags: Flags, depth: number): Atom | null {
     const open = this.pos;
     this.pos++;
-    if (this.at() === 0x2a /* (* */) this.unsupported('a backtracking control verb or option setting (*...)');
+    if (this.at() === 0x2a /* (* */) return this.verb(flags);
     if (this.at() !== 0x3f /* ? */) {
-      this.captures++;
-      return this.groupBody(flags, depth, (body) => body);
+      if (flags.n) return this.groupBody(flags, depth, (body) => body);
+      const number = ++this.captures;
+      return this.groupBody(flags, depth, (body) => this.capture(number, body));
     }
     this.pos++;
     const c = this.at();
@@ -322,42 +377,250 @@ class PcreParser {
           return this.lookaround(flags, depth, open, true, next === 0x21);
         }
         this.pos++;
-        this.groupName(0x3e);
-        return this.groupBody(flags, depth, (body) => body);
+        const number = this.groupName(0x3e, flags);
+        return this.groupBody(flags, depth, (body) => this.capture(number, body));
       }
-      case 0x27 /* ' */:
+      case 0x27 /* ' */: {
         this.pos++;
-        this.groupName(0x27);
-        return this.groupBody(flags, depth, (body) => body);
-      case 0x50 /* P */:
-        if (this.at(this.pos + 1) === 0x3c) {
+        const number = this.groupName(0x27, flags);
+        return this.groupBody(flags, depth, (body) => this.capture(number, body));
+      }
+      case 0x50 /* P */: {
+        const kind = this.at(this.pos + 1);
+        if (kind === 0x3c /* < */) {
           this.pos += 2;
-          this.groupName(0x3e);
-          return this.groupBody(flags, depth, (body) => body);
+          const number = this.groupName(0x3e, flags);
+          return this.groupBody(flags, depth, (body) => this.capture(number, body));
         }
-        this.unsupported('(?P=name) and (?P>name)');
-        break;
+        if (kind === 0x3d /* = */) {
+          this.pos += 2;
+          const offset = this.pos;
+          const name = this.readName(0x29);
+          return this.reference(name, offset, flags);
+        }
+        if (kind !== 0x3e /* > */) this.syntax(this.pos + 1, 'unrecognized character after (?P');
+        this.pos += 2;
+        return this.call(this.readNameAt());
+      }
       case 0x28 /* ( */:
-        this.unsupported('a conditional group (?(...)');
-        break;
+        return this.conditional(flags, depth);
       case 0x43 /* C */:
-        this.unsupported('a callout (?C...)');
-        break;
+        this.pos++;
+        this.callout();
+        return null;
       case 0x52 /* R */:
-      case 0x26 /* & */:
-      case 0x2b /* + */:
         this.unsupported('recursion and subroutine calls');
         break;
-      default:
-        if (c === 0x2d && isDigit(this.at(this.pos + 1))) this.unsupported('recursion and subroutine calls');
-        if (isDigit(c)) this.unsupported('recursion and subroutine calls');
-        return this.optionSetting(flags, depth);
+      case 0x26 /* & */:
+        this.pos++;
+        return this.call(this.readNameAt());
+      default: {
+        const m = /^([+-]?)([0-9]+)\)/.exec(this.re.slice(this.pos));
+        if (!m) return this.optionSetting(flags, depth);
+        this.pos += m[0].length;
+        return this.call(this.numberTarget(m[1] as string, Number(m[2]), this.pos - 1));
+      }
     }
     return null;
   }
 
-  /** A group name up to `terminator`; names only matter for back-references, which are refused. */
-  private groupName(terminator: number): void {
+  /**
+   * (*NAME) options at the start of the pattern: those that only tune PCRE2's
+   * optimisations and limits, or restate Postfix's defaults, change no answer.
+   */
+  private leadingOptions(): void {
+    for (;;) {
+      const m = /^\(\*([A-Z_0-9]+)(?:=([0-9]+))?\)/.exec(this.re.slice(this.pos));
+      if (!m) return;
+      const name = m[1] as string;
+      const harmless = ['NO_AUTO_POSSESS', 'NO_DOTSTAR_ANCHOR', 'NO_JIT', 'NO_START_OPT', 'LF', 'BSR_UNICODE'];
+      const limits = ['LIMIT_DEPTH', 'LIMIT_HEAP', 'LIMIT_MATCH', 'LIMIT_RECURSION'];
+      if (m[2] === undefined ? harmless.includes(name) : limits.includes(name)) {
+        this.pos += m[0].length;
+        continue;
+      }
+      const changing = ['UTF', 'UCP', 'CR', 'CRLF', 'ANYCRLF', 'ANY', 'NUL', 'BSR_ANYCRLF', 'NOTEMPTY', 'NOTEMPTY_ATSTART'];
+      if (changing.includes(name)) this.unsupported(`the leading option (*${name})`);
+      return;
+    }
+  }
+
+  /** (*VERB) inside the pattern, from its '*' (leading options are read by parse()). */
+  private verb(flags: Flags): Atom | null {
+    const close = this.re.indexOf(')', this.pos);
+    const name = close < 0 ? '' : this.re.slice(this.pos + 1, close);
+    if (/^(?:F|FAIL)(?::[^)]*)?$/.test(name)) {
+      this.pos = close + 1;
+      return this.setNode(new ByteSet(), flags);
+    }
+    if (/^(?:MARK)?:[^)]+$/.test(name)) {
+      // A mark only names a point for (*SKIP:NAME) and the caller.
+      this.pos = close + 1;
+      return null;
+    }
+    if (/^(?:ACCEPT|COMMIT|PRUNE|SKIP|THEN)(?::[^)]*)?$/.test(name)) this.unsupported(`the backtracking control verb (*${name})`);
+    this.syntax(close < 0 ? this.re.length : close, '(*VERB) not recognized or malformed');
+  }
+
+  /** (?C), (?Cn), (?C"text") and the other delimiters, from after the C: Postfix sets no callout function, so they do nothing. */
+  private callout(): void {
+    const c = this.at();
+    if (c < 0) this.syntax(this.pos, 'missing closing parenthesis');
+    if (isDigit(c) || c === 0x29) {
+      const digits = /^[0-9]*/.exec(this.re.slice(this.pos))?.[0] as string;
+      this.pos += digits.length;
+      if (Number(digits) > 255) this.syntax(this.pos, 'number after (?C is greater than 255');
+    } else {
+      const delimiters: Record<string, string> = { '`': '`', "'": "'", '"': '"', '^': '^', '%': '%', '#': '#', $: '$', '{': '}' };
+      const end = delimiters[String.fromCharCode(c)];
+      if (end === undefined) this.syntax(this.pos, 'unrecognized string delimiter follows (?C');
+      const open = this.pos;
+      for (this.pos++; ; this.pos++) {
+        if (this.pos >= this.re.length) this.syntax(open, 'missing terminating delimiter for callout with string argument');
+        if (this.re[this.pos] !== end) continue;
+        if (this.re[this.pos + 1] !== end) break;
+        this.pos++;
+      }
+      this.pos++;
+    }
+    if (this.at() !== 0x29) this.syntax(this.pos, 'closing parenthesis for (?C expected');
+    this.pos++;
+  }
+
+  /** (?(condition)yes|no), from after the second '('. */
+  private conditional(flags: Flags, depth: number): Atom {
+    const start = ++this.pos;
+    const branches = (): RegexNode[] => {
+      const alternatives = this.parseBranches(flags, depth);
+      // PCRE2 finds this after checking the groups that references name.
+      if (alternatives.length > 2) this.compileErrors.push([start - 3, 'conditional subpattern contains more than two branches']);
+      return alternatives;
+    };
+    const twoWay = (alternatives: RegexNode[]): [RegexNode, RegexNode] => [alternatives[0] as RegexNode, alternatives[1] ?? { type: 'seq', items: [] }];
+    if (this.at(start) === 0x3f /* (?( followed by an assertion */) {
+      const kind = this.re.slice(start + 1, start + 3);
+      const behind = kind === '<=' || kind === '<!';
+      if (!behind && kind[0] !== '=' && kind[0] !== '!') this.syntax(start - 1, 'assertion expected after (?( or (?(?C)');
+      this.pos = start + (behind ? 3 : 2);
+      const look = this.lookaround(flags, depth, start - 1, behind, (behind ? kind[1] : kind[0]) === '!');
+      const [yes, no] = twoWay(branches());
+      const { repeatable: _ignored, ...test } = look;
+      const opposite: RegexNode = { ...(test as Extract<RegexNode, { type: 'look' }>), negated: !(test as { negated: boolean }).negated };
+      return { type: 'alt', items: [{ type: 'seq', items: [test, yes] }, { type: 'seq', items: [opposite, no] }], repeatable: true };
+    }
+    const close = this.re.indexOf(')', start);
+    if (close < 0) {
+      if (/^[A-Za-z_]\w*$/.test(this.re.slice(start))) this.syntax(this.re.length, 'syntax error in subpattern name (missing terminator?)');
+      this.syntax(this.re.length, 'missing closing parenthesis for condition');
+    }
+    const text = this.re.slice(start, close);
+    let number: number | null = null;
+    let m: RegExpExecArray | null;
+    if ((m = /^([+-]?)([0-9]+)$/.exec(text))) {
+      const n = Number(m[2]);
+      const target = m[1] === '' ? n : m[1] === '-' ? this.captures - n + 1 : this.captures + n;
+      number = this.pendingNumber(target < 1 ? 0 : target, m[1] === '' ? start - 1 : close);
+    } else if ((m = /^(?:<(\w+)>|'(\w+)')$/.exec(text))) {
+      number = this.pendingNumber((m[1] ?? m[2]) as string, start + 1);
+    } else if (text === 'DEFINE') {
+      this.pos = close + 1;
+      const alternatives = this.parseBranches(flags, depth);
+      if (alternatives.length > 1) this.syntax(start, 'DEFINE subpattern contains more than one branch');
+      // Its groups exist only for subroutine calls; it never matches anything itself.
+      return { type: 'repeat', body: alternatives[0] as RegexNode, min: 0, max: 0, greedy: true, repeatable: true };
+    } else if ((m = /^R(?:([0-9]+)|&(\w+))?$/.exec(text))) {
+      // There is no recursion, so "inside recursion" is false; the group must still exist.
+      if (m[1] !== undefined || m[2] !== undefined) this.pendingNumber(m[2] ?? Number(m[1]), m[2] !== undefined ? start + 2 : start);
+      this.pos = close + 1;
+      return { ...twoWay(branches())[1], repeatable: true };
+    } else if ((m = /^VERSION(>?=)([0-9]+)(?:\.([0-9]+))?$/.exec(text))) {
+      const wanted = Number(m[2]) * 100 + Number(m[3] ?? 0);
+      const holds = m[1] === '=' ? wanted === 1042 : 1042 >= wanted;
+      this.pos = close + 1;
+      const [yes, no] = twoWay(branches());
+      return { ...(holds ? yes : no), repeatable: true };
+    } else if (/^\w+$/.test(text) && !isDigit(text.charCodeAt(0))) {
+      number = this.pendingNumber(text, start);
+    } else {
+      this.unsupported('this kind of condition (?(...)');
+    }
+    this.pos = close + 1;
+    const [yes, no] = twoWay(branches());
+    return { type: 'cond', number, yes, no, repeatable: true };
+  }
+
+  /** A call's group: absolute, or relative to the groups opened so far (0 for none). */
+  private numberTarget(sign: string, n: number, offset: number): { target: number; offset: number } {
+    if (sign === '' && n === 0) this.unsupported('recursion and subroutine calls');
+    const target = sign === '' ? n : sign === '-' ? this.captures - n + 1 : this.captures + n;
+    return { target: n === 0 || target < 1 ? 0 : target, offset };
+  }
+
+  /** A name up to `terminator` (default ')') as a call target, with the name's offset. */
+  private readNameAt(terminator = 0x29): { target: string; offset: number } {
+    const offset = this.pos;
+    return { target: this.readName(terminator), offset };
+  }
+
+  /** A subroutine call: a placeholder sequence until expandCalls() copies the group into it. */
+  private call({ target, offset }: { target: number | string; offset: number }): Atom {
+    const items: RegexNode[] = [];
+    this.calls.push({ items, target, offset });
+    return { type: 'seq', items, repeatable: true };
+  }
+
+  /**
+   * Inlines every subroutine call: since PCRE2 10.30 a call backtracks like
+   * the group itself, uses the options in force where the group is written,
+   * and gives back the captures it made, so a copy of the group's body
+   * without captures matches the same. Recursion has no such copy, nor has a
+   * called group that tests captures (back-references, conditions).
+   */
+  private expandCalls(): void {
+    const bodies = this.calls.map(({ target, offset }) => {
+      const numbers = typeof target === 'number' ? (target > 0 && target <= this.captures ? [target] : []) : this.names.get(target) ?? [];
+      if (numbers.length === 0) this.syntax(offset, 'reference to non-existent subpattern');
+      const groups = numbers.flatMap((n) => this.groups.get(n) ?? []);
+      if (groups.length !== 1) this.unsupported('a subroutine call to a group number or name that several groups share');
+      return (groups[0] as Extract<RegexNode, { type: 'group' }>).body;
+    });
+    const byItems = new Map(this.calls.map((call, i) => [call.items, i]));
+    const state: Array<'busy' | 'done' | undefined> = [];
+    const copy = (node: RegexNode): RegexNode => {
+      switch (node.type) {
+        case 'seq': {
+          const pending = byItems.get(node.items);
+          if (pending !== undefined) expand(pending);
+          return { type: 'seq', items: node.items.map(copy) };
+        }
+        case 'alt':
+          return { type: 'alt', items: node.items.map(copy) };
+        case 'group':
+          return copy(node.body);
+        case 'repeat':
+        case 'look':
+        case 'atomic':
+          return { ...node, body: copy(node.body) };
+        case 'backref':
+        case 'cond':
+          return this.unsupported('a subroutine call to a group that tests captures');
+        case 'set':
+        case 'assert':
+          return node;
+      }
+    };
+    const expand = (i: number): void => {
+      if (state[i] === 'done') return;
+      if (state[i] === 'busy') this.unsupported('recursion and subroutine calls');
+      state[i] = 'busy';
+      (this.calls[i] as PendingCall).items.push(copy(bodies[i] as RegexNode));
+      state[i] = 'done';
+    };
+    this.calls.forEach((_call, i) => expand(i));
+  }
+
+  /** A name up to `terminator` (which it skips). */
+  private readName(terminator: number): string {
     const start = this.pos;
     while (isWordChar(this.at())) this.pos++;
     const name = this.re.slice(start, this.pos);
@@ -365,10 +628,60 @@ class PcreParser {
     if (name.length === 0) this.syntax(start, 'subpattern name expected');
     if (name.length > 32) this.syntax(start + 32, 'subpattern name is too long (maximum 32 code units)');
     if (this.at() !== terminator) this.syntax(this.pos, 'syntax error in subpattern name (missing terminator?)');
-    if (this.names.has(name)) this.unsupported('two groups with the same name');
-    this.names.add(name);
-    this.captures++;
     this.pos++;
+    return name;
+  }
+
+  /** The name of a named group up to `terminator`; returns the group's number. */
+  private groupName(terminator: number, flags: Flags): number {
+    const name = this.readName(terminator);
+    const number = ++this.captures;
+    const numbers = this.names.get(name) ?? [];
+    if (!numbers.includes(number)) {
+      if (numbers.length > 0 && !flags.J) this.syntax(this.pos, 'two named subpatterns have the same name (PCRE2_DUPNAMES not set)');
+      numbers.push(number);
+    }
+    for (const [other, taken] of this.names) {
+      if (other !== name && taken.includes(number)) this.syntax(this.pos, 'different names for subpatterns of the same number are not allowed');
+    }
+    this.names.set(name, numbers);
+    return number;
+  }
+
+  private capture(number: number, body: RegexNode): RegexNode {
+    const node: RegexNode = { type: 'group', number, body };
+    this.groups.set(number, [...(this.groups.get(number) ?? []), node]);
+    return node;
+  }
+
+  /** A back-reference to a group number or name, resolved when the pattern is read. */
+  private reference(target: number | string, offset: number, flags: Flags): Atom {
+    return { type: 'backref', number: this.pendingNumber(target, offset), caseless: flags.i, repeatable: true };
+  }
+
+  /** A placeholder group number (-1 for the first reference, ...) until resolveRefs(). */
+  private pendingNumber(target: number | string, offset: number): number {
+    this.refs.push({ target, offset });
+    return -this.refs.length;
+  }
+
+  /** Gives every back-reference of `tree` its group number. */
+  private resolveRefs(tree: RegexNode): void {
+    const numbers = this.refs.map(({ target, offset }) => {
+      if (typeof target === 'number') {
+        if (target === 0 || target > this.captures) this.syntax(offset, 'reference to non-existent subpattern');
+        return target;
+      }
+      const named = this.names.get(target);
+      if (!named) this.syntax(offset, 'reference to non-existent subpattern');
+      if (named.length > 1) this.unsupported('a back-reference to a name that several groups share');
+      return named[0] as number;
+    });
+    const visit = (node: RegexNode): void => {
+      if ((node.type === 'backref' || node.type === 'cond') && node.number < 0) node.number = numbers[-node.number - 1] as number;
+      children(node).forEach(visit);
+    };
+    visit(tree);
   }
 
   /** (?imnsxUJ-imnsxUJ) or (?^...) then ')' or ':'. */
@@ -376,7 +689,7 @@ class PcreParser {
     const next: Flags = { ...flags };
     let on = true;
     if (this.at() === 0x5e /* ^ */) {
-      next.i = next.m = next.s = next.x = next.U = false;
+      next.i = next.m = next.s = next.x = next.xx = next.n = next.U = false;
       this.pos++;
     }
     for (;;) {
@@ -393,11 +706,15 @@ class PcreParser {
       const letter = String.fromCharCode(c);
       if (letter === '-' && on) {
         on = false;
-      } else if (letter === 'x' && this.at(this.pos + 1) === 0x78) {
-        this.unsupported('the xx option');
-      } else if (letter === 'i' || letter === 'm' || letter === 's' || letter === 'x' || letter === 'U') {
+      } else if (letter === 'x') {
+        // (?x) also ends (?xx); (?-x) ends both.
+        const double = this.at(this.pos + 1) === 0x78;
+        if (double) this.pos++;
+        next.x = on;
+        next.xx = on && double;
+      } else if (letter === 'i' || letter === 'm' || letter === 's' || letter === 'U' || letter === 'n' || letter === 'J') {
         next[letter] = on;
-      } else if (letter !== 'n' && letter !== 'J') {
+      } else {
         if (c < 0) this.syntax(this.pos, 'missing closing parenthesis');
         this.syntax(this.pos, 'unrecognized character after (? or (?-');
       }
@@ -441,9 +758,7 @@ class PcreParser {
     }
     // Only the top-level alternatives of a look-behind may differ in length.
     const body: RegexNode = branches.length === 1 ? (branches[0] as RegexNode) : { type: 'alt', items: branches };
-    if (behind && lookbehindLengths(branches.length === 1 ? { type: 'seq', items: branches } : body) === null) {
-      this.syntax(open, 'lookbehind assertion is not fixed length');
-    }
+    if (behind) this.lookbehinds.push({ body: branches.length === 1 ? { type: 'seq', items: branches } : body, open });
     return { type: 'look', body, behind, negated, repeatable: false };
   }
 
@@ -467,7 +782,7 @@ class PcreParser {
       case 'V': return this.setNode(VSPACE().complement(), flags);
       case 'C': return this.setNode(ByteSet.all(), flags);
       case 'N':
-        if (this.at() === 0x7b && !this.quantifierAt(this.pos)) this.unsupported('\\N{...}');
+        if (this.at() === 0x7b && !this.quantifierAt(this.pos)) this.namedCharacter();
         return this.setNode(ByteSet.all().without(LF), flags);
       case 'R': {
         // \R is atomic: CR LF is never split into CR then LF.
@@ -490,18 +805,97 @@ class PcreParser {
         // PCRE2 reports this when the look-around closes.
         if (this.lookaroundDepth > 0) this.keepOutInLookaround = true;
         return null;
-      case 'p': case 'P': case 'X':
-        this.unsupported(`Unicode property escape \\${letter}`);
-        break;
-      case 'g': case 'k':
-        this.unsupported('back-references and subroutine calls');
-        break;
+      case 'p': case 'P':
+        // Caseless matching does not change a Unicode property.
+        return { type: 'set', set: this.property(letter === 'P'), repeatable: true };
+      case 'X': {
+        // An extended grapheme cluster: below U+0100 only CR LF is more than one character.
+        const body: RegexNode = {
+          type: 'alt',
+          items: [{ type: 'seq', items: [{ type: 'set', set: ByteSet.of(0x0d) }, { type: 'set', set: ByteSet.of(LF) }] }, { type: 'set', set: ByteSet.all() }],
+        };
+        return { type: 'atomic', body, repeatable: true };
+      }
+      case 'g':
+        return this.gReference(flags);
+      case 'k':
+        return this.kReference(start, flags);
       default:
         break;
     }
-    if (c >= 0x31 && c <= 0x39) this.unsupported('back-references (and octal escapes written \\1..\\9; use \\x.. for a byte)');
+    if (c >= 0x31 && c <= 0x39) {
+      // pcre2pattern: a back-reference when below 10, starting with 8 or 9, or when that many groups precede; else octal.
+      const digits = /^[0-9]+/.exec(this.re.slice(start + 1))?.[0] as string;
+      const number = Number(digits);
+      if (number < 10 || c >= 0x38 || number <= this.captures) {
+        this.pos = start + 1 + digits.length;
+        return this.reference(number, this.pos - 1, flags);
+      }
+    }
     this.pos = start;
     return this.setNode(ByteSet.of(this.escapedByte(false)), flags);
+  }
+
+  /** The rest of a \p or \P escape (this.pos after the letter): \pL, \p{name}, \p{^name}. */
+  private property(negated: boolean): ByteSet {
+    let name: string;
+    if (this.at() === 0x7b) {
+      const close = this.re.indexOf('}', this.pos);
+      if (close < 0) this.syntax(this.re.length, 'malformed \\P or \\p sequence');
+      name = this.re.slice(this.pos + 1, close);
+      this.pos = close + 1;
+      if (name.startsWith('^')) {
+        negated = !negated;
+        name = name.slice(1);
+      }
+    } else {
+      if (this.pos >= this.re.length) this.syntax(this.pos, 'malformed \\P or \\p sequence');
+      name = this.re[this.pos++] as string;
+    }
+    const set = unicodePropertySet(name);
+    if (!set) this.unsupported(`the Unicode property name "${name}"`);
+    return negated ? set.complement() : set;
+  }
+
+  /** \g{n} \g{-n} \g{+n} \gn \g-n \g+n \g{name}, from the backslash at `start`; \g<..> and \g'..' are calls. */
+  private gReference(flags: Flags): Atom {
+    const open = this.at();
+    if (open === 0x3c || open === 0x27) {
+      const terminator = open === 0x3c ? 0x3e : 0x27;
+      this.pos++;
+      const m = /^([+-]?)([0-9]+)/.exec(this.re.slice(this.pos));
+      if (!m) return this.call(this.readNameAt(terminator));
+      this.pos += m[0].length;
+      if (this.at() !== terminator) this.syntax(this.pos, '\\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number');
+      this.pos++;
+      return this.call(this.numberTarget(m[1] as string, Number(m[2]), this.pos - 1));
+    }
+    const braced = open === 0x7b;
+    const body = braced ? this.pos + 1 : this.pos;
+    const m = /^([+-]?)([0-9]+)/.exec(this.re.slice(body));
+    if (m) {
+      const end = body + m[0].length;
+      if (braced && this.at(end) !== 0x7d) this.syntax(end, '\\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number');
+      this.pos = braced ? end + 1 : end;
+      const n = Number(m[2]);
+      if (m[1] === '') return this.reference(n, n === 0 ? this.pos : this.pos - 1, flags);
+      const target = m[1] === '-' ? this.captures - n + 1 : this.captures + n;
+      return this.reference(target < 1 || n === 0 ? 0 : target, braced ? this.pos - m[0].length - 2 : this.pos, flags);
+    }
+    if (!braced) this.syntax(this.pos, '\\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number');
+    this.pos = body;
+    const offset = this.pos;
+    return this.reference(this.readName(0x7d), offset, flags);
+  }
+
+  /** \k<name> \k'name' \k{name}, from the backslash at `start`. */
+  private kReference(start: number, flags: Flags): Atom {
+    const terminators: Record<number, number> = { 0x3c: 0x3e, 0x27: 0x27, 0x7b: 0x7d };
+    const terminator = terminators[this.at()];
+    if (terminator === undefined) this.syntax(start + 2, '\\k is not followed by a braced, angle-bracketed, or quoted name');
+    this.pos++;
+    const offset = this.pos;
+    return this.reference(this.readName(terminator), offset, flags);
   }
 
   /**
@@ -529,23 +923,11 @@ class PcreParser {
         for (let n = 0; n < 2 && octalDigit(this.at()); n++) value = value * 8 + this.at(this.pos++) - 0x30;
         return value;
       }
-      case 'o': {
-        const m = /^\{([0-7]+)\}/.exec(this.re.slice(this.pos, this.pos + 16));
-        if (!m) this.syntax(this.pos, 'missing opening brace after \\o');
-        const value = parseInt(m[1] as string, 8);
-        if (value > 0xff) this.syntax(this.pos + m[0].length - 1, 'character code point value in \\x{} or \\o{} is too large');
-        this.pos += m[0].length;
-        return value;
-      }
+      case 'o':
+        if (this.at() !== 0x7b) this.syntax(this.pos >= this.re.length ? this.pos - 1 : this.pos, 'missing opening brace after \\o');
+        return this.bracedNumber(8);
       case 'x': {
-        if (this.at() === 0x7b) {
-          const m = /^\{([0-9a-fA-F]+)\}/.exec(this.re.slice(this.pos, this.pos + 16));
-          if (!m) this.unsupported('a malformed \\x{...}');
-          const value = parseInt(m[1] as string, 16);
-          if (value > 0xff) this.syntax(this.pos + m[0].length - 1, 'character code point value in \\x{} or \\o{} is too large');
-          this.pos += m[0].length;
-          return value;
-        }
+        if (this.at() === 0x7b) return this.bracedNumber(16);
         let value = 0;
         for (let n = 0; n < 2 && /[0-9a-fA-F]/.test(String.fromCharCode(this.at())); n++) {
           value = value * 16 + parseInt(String.fromCharCode(this.at(this.pos++)), 16);
@@ -563,17 +945,44 @@ class PcreParser {
       default:
         break;
     }
-    if (inClass && c >= 0x31 && c <= 0x37) {
+    if (c >= 0x31 && c <= 0x37) {
+      // Outside a class only when parseEscape found no back-reference.
       let value = c - 0x30;
       for (let n = 0; n < 2 && octalDigit(this.at()); n++) value = value * 8 + this.at(this.pos++) - 0x30;
-      if (value > 0xff) this.unsupported('an octal escape above \\377');
+      if (value > 0xff) this.syntax(this.pos, 'octal value is greater than \\377 in 8-bit non-UTF-8 mode');
       return value;
     }
+    // \8 and \9 in a class are the digits.
+    if (inClass && (c === 0x38 || c === 0x39)) return c;
     if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || isDigit(c)) {
       if ('LlUuF'.includes(letter)) this.syntax(escStart + 2, 'PCRE2 does not support \\F, \\L, \\l, \\N{name}, \\U, or \\u');
       this.syntax(escStart + 1, 'unrecognized character follows \\');
     }
     return c;
+  }
+
+  /** The {digits} of \\x{..} (radix 16) or \\o{..} (radix 8), from its '{'; PCRE2's errors when malformed. */
+  private bracedNumber(radix: 8 | 16): number {
+    const open = this.pos;
+    let end = open + 1;
+    const digit = radix === 16 ? /[0-9a-fA-F]/ : /[0-7]/;
+    while (end < this.re.length && digit.test(this.re[end] as string)) end++;
+    if (this.at(end) !== 0x7d) {
+      if (end === open + 1 && (end >= this.re.length || this.at(end) === 0x7d)) this.syntax(end, 'digits missing in \\x{} or \\o{} or \\N{U+}');
+      const kind = radix === 16 ? 'non-hex character in \\x{}' : 'non-octal character in \\o{}';
+      this.syntax(end >= this.re.length ? end - 1 : end, `${kind} (closing brace missing?)`);
+    }
+    if (end === open + 1) this.syntax(end, 'digits missing in \\x{} or \\o{} or \\N{U+}');
+    const value = parseInt(this.re.slice(open + 1, end), radix);
+    if (value > 0xff) this.syntax(end, 'character code point value in \\x{} or \\o{} is too large');
+    this.pos = end + 1;
+    return value;
+  }
+
+  /** \\N{...} (this.pos at the '{'): never valid without UTF mode. */
+  private namedCharacter(): never {
+    if (this.re.startsWith('{U+', this.pos)) this.syntax(this.pos, '\\N{U+dddd} is supported only in Unicode (UTF) mode');
+    this.syntax(this.pos, 'PCRE2 does not support \\F, \\L, \\l, \\N{name}, \\U, or \\u');
   }
 
   /** A [...] class at this.pos; returns the set before case folding by the caller. */
@@ -585,11 +994,17 @@ class PcreParser {
       this.pos++;
     }
     const set = new ByteSet();
+    /** \p members, which caseless matching leaves alone. */
+    const properties = new ByteSet();
     let first = true;
     let quote = false;
     for (;;) {
       if (this.pos >= this.re.length) this.syntax(this.re.length, 'missing terminating ] for character class');
       let c = this.at();
+      if (!quote && flags.xx && (c === 0x20 || c === 0x09)) {
+        this.pos++;
+        continue;
+      }
       if (quote) {
         if (c === 0x5c && this.at(this.pos + 1) === 0x45) {
           quote = false;
@@ -610,7 +1025,7 @@ class PcreParser {
         if (!quote && this.at() === 0x2d && this.at(this.pos + 1) !== 0x5d && this.pos + 1 < this.re.length) {
           this.syntax(this.pos, 'invalid range in character class');
         }
-        set.addSet(item.set);
+        (item.property ? properties : set).addSet(item.set);
         continue;
       }
       const low = item.code as number;
@@ -626,11 +1041,12 @@ class PcreParser {
       }
     }
     if (flags.i) set.foldAsciiCase();
+    set.addSet(properties);
     return negated ? set.complement() : set;
   }
 
   /** One class member: a byte, or a set for \d-style escapes and [:name:]. */
-  private classItem(quoted: boolean): { code?: number; set?: ByteSet } {
+  private classItem(quoted: boolean): { code?: number; set?: ByteSet; property?: boolean } {
     const c = this.at();
     if (quoted) {
       this.pos++;
@@ -675,12 +1091,18 @@ class PcreParser {
       this.pos += 2;
       return { set: make() };
     }
-    if ('BRXNCpPgkAzZGK'.includes(e) && e !== '') {
-      if (e === 'p' || e === 'P') this.unsupported(`Unicode property escape \\${e}`);
+    if (e === 'p' || e === 'P') {
+      this.pos += 2;
+      return { set: this.property(e === 'P'), property: true };
+    }
+    if ('BRXNCgkAzZGK'.includes(e) && e !== '') {
+      if (e === 'N' && this.at(this.pos + 2) === 0x7b) {
+        this.pos += 2;
+        this.namedCharacter();
+      }
       if (e === 'N') this.syntax(this.pos + 2, '\\N is not supported in a class');
       this.syntax(this.pos + 1, 'escape sequence is invalid in character class');
     }
-    if (e === '8' || e === '9') this.unsupported('\\8 and \\9 in a class');
     if (this.pos + 1 >= this.re.length) this.syntax(this.re.length, '\\ at end of pattern');
     return { code: this.escapedByte(true) };
   }

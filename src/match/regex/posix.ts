@@ -12,12 +12,16 @@
  *
  * Matching a POSIX expression means "is there a match anywhere", so POSIX's
  * leftmost-longest rule and JavaScript's leftmost-first rule give the same
- * yes/no. Back-references (\1..\9) are the one construct refused, because
- * their results depend on which submatch each engine picks.
+ * yes/no: glibc, like a backtracking engine, accepts a back-reference when
+ * some way of matching the groups makes it match. A back-reference \1..\9
+ * must name a group closed earlier in the same alternative (glibc's "Invalid
+ * back reference" otherwise); ast.ts decides whether JavaScript can give it
+ * glibc's meaning (an unset group fails, a caseless pattern compares
+ * references without ASCII case).
  *
  * Exports: PosixOptions, parsePosix.
  */
-import { ByteSet, type RegexNode } from './ast.js';
+import { ByteSet, children, type RegexNode } from './ast.js';
 import { RegexSyntaxError, RegexUnsupportedError } from './errors.js';
 
 export interface PosixOptions {
@@ -44,6 +48,7 @@ const ERR = {
   ERANGE: 'Invalid range end',
   BADRPT: 'Invalid preceding regular expression',
   ESIZE: 'Regular expression too big',
+  ESUBREG: 'Invalid back reference',
   ERPAREN: 'Unmatched ) or \\)',
 } as const;
 
@@ -115,6 +120,10 @@ class PosixParser {
 
   /** Subexpressions (glibc's re_nsub): a replacement's $n must not exceed it. */
   captures = 0;
+  /** Groups a back-reference may name: closed earlier in the current alternative (glibc's completed_bkref_map). */
+  private completed = new Set<number>();
+  /** Groups inside a {n,m} repeat (see noteCounted). */
+  private readonly counted = new Set<number>();
   /** ^ and $ anchors of a pattern compiled without REG_NEWLINE, resolved after parsing. */
   private readonly carets = new Set<RegexNode>();
   private readonly dollars = new Set<RegexNode>();
@@ -226,10 +235,15 @@ class PosixParser {
   }
 
   private parseRegExp(nest: number): RegexNode {
+    const initial = new Set(this.completed);
     const branches = [this.parseBranch(nest)];
     while (this.token.type === 'alt') {
       this.fetch(true);
+      // A later alternative cannot refer to a group of an earlier one.
+      const accumulated = this.completed;
+      this.completed = new Set(initial);
       branches.push(this.parseBranch(nest));
+      for (const n of accumulated) this.completed.add(n);
     }
     return branches.length === 1 ? (branches[0] as RegexNode) : { type: 'alt', items: branches };
   }
@@ -258,8 +272,14 @@ class PosixParser {
       case 'bracket':
         tree = { type: 'set', set: this.parseBracket() };
         break;
-      case 'backref':
-        throw new RegexUnsupportedError(`back-reference \\${String.fromCharCode(tok.c)} is not supported`);
+      case 'backref': {
+        const number = tok.c - 0x30;
+        if (!this.completed.has(number)) this.fail(ERR.ESUBREG);
+        if (this.counted.has(number)) throw new RegexUnsupportedError(`a back-reference to a group in a {n,m} repeat`);
+        tree = { type: 'backref', number, caseless: this.opts.icase };
+        this.fetch();
+        break;
+      }
       case 'openGroup':
         tree = this.parseGroup(nest);
         break;
@@ -331,7 +351,7 @@ class PosixParser {
   }
 
   private parseGroup(nest: number): RegexNode {
-    this.captures++;
+    const number = ++this.captures;
     this.fetch(true);
     let body: RegexNode;
     if (this.token.type === 'closeGroup') {
@@ -341,7 +361,8 @@ class PosixParser {
       if (this.currentType() !== 'closeGroup') this.fail(ERR.EPAREN);
     }
     this.fetch();
-    return body;
+    this.completed.add(number);
+    return { type: 'group', number, body };
   }
 
   /** glibc fetch_number(): -1 no digits, -2 invalid, else the number (capped above DUP_MAX). */
@@ -388,8 +409,23 @@ class PosixParser {
       min = tok.type === 'plus' ? 1 : 0;
       max = tok.type === 'question' ? 1 : Infinity;
     }
+    if (tok.type === 'openDup' && max > 1) this.noteCounted(body);
     this.fetch();
     return { type: 'repeat', body, min, max, greedy: true };
+  }
+
+  /**
+   * glibc copies the body of a {n,m} repeat, and back-references to (or
+   * inside) such copies match differently from any backtracking engine (e.g.
+   * ^(a){0,2}\1$ does not match "aa"): those are refused.
+   */
+  private noteCounted(body: RegexNode): void {
+    const visit = (node: RegexNode): void => {
+      if (node.type === 'backref') throw new RegexUnsupportedError('a back-reference inside a {n,m} repeat');
+      if (node.type === 'group') this.counted.add(node.number);
+      children(node).forEach(visit);
+    };
+    visit(body);
   }
 
   /** A bracket expression, from just after '['; leaves the token after ']'. */
@@ -509,7 +545,13 @@ function walk(node: RegexNode, state: number, backward: boolean, visit: (n: Rege
     }
     case 'look':
     case 'atomic':
+    case 'group':
       return next(node.body, state);
+    case 'backref':
+      // The group's text may be empty.
+      return state | SOME;
+    case 'cond':
+      return next(node.yes, state) | next(node.no, state);
   }
 }
 
