@@ -9,7 +9,7 @@
 // costs more than the daemon's own work. One CommonJS file needs no module
 // resolution and no ES module loader, and it holds all the code the daemon
 // can run, so nothing is loaded from disk after a chroot. The code cache
-// saves a further few milliseconds of compilation per start; the loader
+// (below) saves most of the remaining compilation per start; the loader
 // falls back to compiling from source whenever V8 refuses it.
 //
 // What goes in: only what the request path imports (the CLI and commander do
@@ -24,10 +24,12 @@
 // and the bundle sits at the same depth under the repository
 // (dist/bundle/flush/), so that path finds the same addon.
 import { build } from 'esbuild';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileFunction } from 'node:vm';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = 'dist/bundle/flush';
@@ -59,13 +61,40 @@ const result = await build({
 });
 writeFileSync(join(root, OUT_DIR, 'daemon-code.meta.json'), `${JSON.stringify(result.metafile, null, 1)}\n`);
 
-// Compiled as the loader compiles it (same wrapper parameters and file name),
-// before anything runs, so the cache holds the top level and does not depend
-// on the V8 options the daemon sets while it runs.
-const bundlePath = join(root, BUNDLE);
-const compiled = compileFunction(readFileSync(bundlePath, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], {
-  filename: bundlePath,
-  produceCachedData: true,
-});
-writeFileSync(join(root, OUT_DIR, 'daemon-code.cache'), compiled.cachedData);
 copyFileSync(join(root, 'scripts/daemon-loader.cjs'), join(root, OUT_DIR, 'daemon.cjs'));
+
+// The code cache. First the top level only, compiled as the loader compiles
+// it; then, if a warm-up run succeeds, a cache made after the daemon served an
+// `add` (warm-code-cache.cjs), which also holds every function that start and
+// that request compiled: it spares each start most of its compilation. The
+// warm-up runs in a fresh node with master's near-empty environment, so that
+// the cache is made under the V8 options a daemon starts with (V8 refuses a
+// cache made under others).
+const require = createRequire(import.meta.url);
+const loaderPath = join(root, OUT_DIR, 'daemon.cjs');
+const cachePath = join(root, OUT_DIR, 'daemon-code.cache');
+writeFileSync(cachePath, require(loaderPath).compileDaemon(undefined).script.createCachedData());
+const warm = warmUp(loaderPath, cachePath);
+if (warm !== null) console.warn(`build-daemon: warm-up failed (${warm}); the code cache holds the top level only`);
+
+/** Runs the daemon -S on one `add` in a throw-away queue; null when it wrote the cache, else why not. */
+function warmUp(loader, cache) {
+  const scratch = mkdtempSync(join(tmpdir(), 'fastflush-warm-'));
+  try {
+    const spool = join(scratch, 'spool');
+    for (const dir of ['etc', 'spool/flush', 'spool/public', 'spool/pid']) mkdirSync(join(scratch, dir), { recursive: true });
+    writeFileSync(join(scratch, 'etc/main.cf'), `queue_directory = ${spool}\nfast_flush_domains = warm.example\n`);
+    const before = statSync(cache).mtimeMs;
+    const run = spawnSync(process.execPath, [join(root, 'scripts/warm-code-cache.cjs'), loader, cache, '-S'], {
+      env: { MAIL_CONFIG: join(scratch, 'etc') },
+      input: Buffer.from('request\0add\0site\0warm.example\0queue_id\0ABCDEF1\0\0', 'latin1'),
+      timeout: 60_000,
+    });
+    if (run.error) return run.error.message;
+    if (run.status !== 0) return `exit status ${run.status}: ${run.stderr.toString().trim()}`;
+    if (!run.stdout.toString('latin1').endsWith('status\x000\0\0')) return 'no OK reply';
+    return statSync(cache).mtimeMs !== before ? null : 'no cache written';
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

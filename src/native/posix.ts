@@ -10,6 +10,8 @@
  *   flockSync(fd, op)      blocking or LOCK_NB flock; throws NodeJS.ErrnoException
  *   flockAsync(fd, op)     Promise; the blocking wait runs on a libuv pool thread
  *   chroot(path), dgramOpen(path), dgramSend(fd, data), dup(fd), exitNow(status)
+ *   setTimes(path, seconds), renameFile(from, to)
+ *                          null, or the errno code string; never throw (see posix.c)
  *   LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN
  *
  * The addon is loaded eagerly at import time: after chroot nothing can be
@@ -26,6 +28,8 @@ interface PosixAddon {
   dgramSend(fd: number, data: Buffer): void;
   dup(fd: number): number;
   exitNow(status: number): never;
+  setTimes(path: string, seconds: number): number;
+  renameFile(from: string, to: string): number;
   LOCK_SH: number;
   LOCK_EX: number;
   LOCK_NB: number;
@@ -124,4 +128,16 @@ export function dup(fd: number): number {
  */
 export function exitNow(status: number): never {
   return addon.exitNow(status);
+}
+
+/** utimensat(2): atime and mtime set to `seconds`. Returns null, or the errno code ('ENOENT'). */
+export function setTimes(path: string, seconds: number): string | null {
+  const errno = addon.setTimes(path, seconds);
+  return errno === 0 ? null : errnoCode(errno);
+}
+
+/** rename(2). Returns null, or the errno code ('ENOENT'). */
+export function renameFile(from: string, to: string): string | null {
+  const errno = addon.renameFile(from, to);
+  return errno === 0 ? null : errnoCode(errno);
 }

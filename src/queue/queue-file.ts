@@ -15,7 +15,10 @@
  * ENOENT is silent everywhere: another flush process may have moved the file.
  * Other failures are warnings with Postfix's wording. All system calls are
  * synchronous (microseconds each); callers with many files to handle use a
- * TimeSlice between them.
+ * TimeSlice between them. The time stamp update and the rename, made for
+ * every id of a send, report failure as an errno code instead of a thrown
+ * error (native setTimes/renameFile): most ids of a logfile have no queue
+ * file, and a thrown Node error costs several times the failed system call.
  *
  * A caller that already knows (from a directory listing, queue-listing.ts)
  * that the file was not in deferred may start at incoming: step 1 then
@@ -25,10 +28,11 @@
  * Exports: flushOneFile(id, now, mode, hashing, firstQueue?), UnthrottleMode,
  *          QueueName, DEFERRED, INCOMING
  */
-import { closeSync, constants, fchmodSync, mkdirSync, renameSync, utimesSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { renameFile, setTimes } from '../native/posix.js';
 import { msg } from '../util/msg.js';
-import { errorCode, strerror } from './errors.js';
+import { strerror } from './errors.js';
 import { queuePath, type QueueHashing } from './queue-path.js';
 import { safeOpenExisting } from './safe-open.js';
 
@@ -48,20 +52,17 @@ const QUEUE_DIR_MODE = 0o700;
 
 /**
  * rename(), and when that fails with ENOENT, create the target's directories
- * and retry once (mail_queue_rename). Throws the last error.
+ * and retry once (mail_queue_rename). Returns null or the last errno code.
  */
-function renameCreatingDirs(from: string, to: string): void {
+function renameCreatingDirs(from: string, to: string): string | null {
+  const failure = renameFile(from, to);
+  if (failure !== 'ENOENT') return failure;
   try {
-    renameSync(from, to);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
-    try {
-      mkdirSync(dirname(to), { recursive: true, mode: QUEUE_DIR_MODE });
-    } catch {
-      throw error;
-    }
-    renameSync(from, to);
+    mkdirSync(dirname(to), { recursive: true, mode: QUEUE_DIR_MODE });
+  } catch {
+    return failure;
   }
+  return renameFile(from, to);
 }
 
 /**
@@ -82,15 +83,12 @@ export function flushOneFile(
   let queue: QueueName = firstQueue;
   let path = queuePath(queue, id, hashing);
   for (;;) {
-    try {
-      utimesSync(path, now, now);
-      break;
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') msg.warn(`${myname}: update ${path} time stamps: ${strerror(error)}`);
-      if (queue === INCOMING) return false;
-      queue = INCOMING;
-      path = queuePath(queue, id, hashing);
-    }
+    const failure = setTimes(path, now);
+    if (failure === null) break;
+    if (failure !== 'ENOENT') msg.warn(`${myname}: update ${path} time stamps: ${strerror(failure)}`);
+    if (queue === INCOMING) return false;
+    queue = INCOMING;
+    path = queuePath(queue, id, hashing);
   }
 
   if (mode === 'unthrottle-after') {
@@ -122,12 +120,9 @@ export function flushOneFile(
   }
 
   if (queue !== INCOMING) {
-    try {
-      renameCreatingDirs(path, queuePath(INCOMING, id, hashing));
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') {
-        msg.warn(`${path}: rename from ${queue} to ${INCOMING}: ${strerror(error)}`);
-      }
+    const failure = renameCreatingDirs(path, queuePath(INCOMING, id, hashing));
+    if (failure !== null && failure !== 'ENOENT') {
+      msg.warn(`${path}: rename from ${queue} to ${INCOMING}: ${strerror(failure)}`);
     }
   }
   return true;

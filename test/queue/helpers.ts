@@ -80,7 +80,7 @@ export interface FsSpy {
   restore(): void;
 }
 
-type FsFunctionName = 'openSync' | 'writeSync' | 'utimesSync' | 'opendirSync' | 'renameSync';
+type FsFunctionName = 'openSync' | 'writeSync';
 
 type FsFunction = (...args: unknown[]) => unknown;
 
