@@ -19,11 +19,11 @@
  * bytes each) is kept to tell duplicates apart.
  *
  * Exports: WAITING_QUEUES, WaitingQueue, QueueFileState, LogfileBacklog,
- * IdVisitor, logfileNames(queueDir), findQueueFile(queueDir, id, hashing),
+ * IdVisitor, findQueueFile(queueDir, id, hashing),
  * readLogfileBacklog(queueDir, name, hashing, visit?), openLogfileNoAtime,
  * readLines(fd, onLine).
  */
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, readdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from './errors.js';
 import { lockExclusive } from './logfile-lock.js';
@@ -66,17 +66,6 @@ export interface LogfileBacklog {
 
 /** Called once per logfile line, in file order: state is null for stale ids, undefined for malformed lines and repeats. */
 export type IdVisitor = (id: string, state: QueueFileState | null | undefined, duplicate: boolean) => void;
-
-/** Logfile names below queueDir/flush, descending into one-character hash directories (as refresh does). */
-export function* logfileNames(queueDir: string, dir = 'flush'): Generator<string> {
-  for (const entry of readdirSync(join(queueDir, dir), { withFileTypes: true })) {
-    if (entry.name.length === 1 && entry.isDirectory()) {
-      yield* logfileNames(queueDir, `${dir}/${entry.name}`);
-    } else if (entry.isFile() && isValidQueueId(entry.name)) {
-      yield entry.name;
-    }
-  }
-}
 
 const O_NOATIME = (constants as Record<string, number>)['O_NOATIME'] ?? 0;
 
