@@ -11,11 +11,11 @@
  * that its atime says "last flushed" even on noatime mounts.
  *
  * The ids are handled in batches of up to BATCH_LINES lines: the lines are
- * read and filtered (bad ids, duplicates) in order, the batch's deferred and
- * incoming hash directories are listed where that is cheaper than probing
- * each id (queue-listing.ts, which argues why the outcome is always one C
- * could have had), then each id gets flush_one_file, skipped when the
- * listings showed it has no queue file. All of it is synchronous system calls
+ * read and filtered (bad ids, duplicates) in order, the batch's queue files
+ * are located (queue-listing.ts: deferred directories listed or probed, then
+ * incoming directories listed, where that is cheaper than probing each id;
+ * it argues why the outcome is always one C could have had), then each id
+ * gets the rest of flush_one_file, skipped when it has no queue file. All of it is synchronous system calls
  * under a TimeSlice, so a send of 100,000 ids keeps yielding to the other
  * clients of this process. Log lines come in C's order.
  *
@@ -28,7 +28,7 @@ import { isValidQueueId } from '../queue/queue-id.js';
 import { queuePath } from '../queue/queue-path.js';
 import { openLogfileForSend, type LogfileHandle } from '../queue/logfile-store.js';
 import { flushOneFile } from '../queue/queue-file.js';
-import { listQueueFiles } from '../queue/queue-listing.js';
+import { locateQueueFiles } from '../queue/queue-listing.js';
 import { TimeSlice } from '../queue/time-slice.js';
 import { sendQueueTrigger, type TriggerBatch } from '../queue/trigger.js';
 import { msg } from '../util/msg.js';
@@ -114,15 +114,15 @@ export async function sendLogfile(
     const batches = new SendBatches(logfile);
     for (let batch = await batches.next(slice); batch !== null; batch = await batches.next(slice)) {
       const ids = batch.flatMap((entry) => ('id' in entry ? [entry.id] : []));
-      const sightings = await listQueueFiles(ids, settings.hashing, slice);
+      const sightings = await locateQueueFiles(ids, settings.hashing, now, slice);
       for (const entry of batch) {
         if (slice.expired()) await slice.pause();
         if ('badPrefix' in entry) {
           msg.warn(`bad queue id "${entry.badPrefix}..." in fast flush logfile ${name}`);
           continue;
         }
-        const firstQueue = sightings.firstQueueToTry(entry.id);
-        if (firstQueue !== null && flushOneFile(entry.id, now, 'unthrottle-before', settings.hashing, firstQueue)) {
+        const start = sightings.startFor(entry.id);
+        if (start !== null && flushOneFile(entry.id, now, 'unthrottle-before', settings.hashing, start)) {
           count++;
         }
       }

@@ -117,12 +117,14 @@ export class StreamClient implements ClientStream {
 
   /**
    * Flushes and closes an accepted connection, waiting at most ipc_timeout
-   * for the output to drain (Postfix's vstream_fclose).
+   * for the output to drain (Postfix's vstream_fclose). Output that the
+   * kernel already has needs no shutdown first: close(2) alone, as in C, is
+   * one system call and one event-loop turn less per connection.
    */
   async close(): Promise<void> {
     if (!this.owned) return;
     const socket = this.output;
-    if (!socket.destroyed && !socket.writableEnded && !this.failure) {
+    if (!socket.destroyed && socket.writableLength > 0 && !socket.writableEnded && !this.failure) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.timeoutMs);
         socket.end(() => {

@@ -20,13 +20,14 @@
  * error (native setTimes/renameFile): most ids of a logfile have no queue
  * file, and a thrown Node error costs several times the failed system call.
  *
- * A caller that already knows (from a directory listing, queue-listing.ts)
- * that the file was not in deferred may start at incoming: step 1 then
- * begins with the incoming utime, which is where C goes after its deferred
- * utime failed.
+ * A caller that learned part of step 1 in advance (queue-listing.ts) says so
+ * with a QueueFileStart: the file is not in deferred (step 1 begins with the
+ * incoming utime, where C goes after its deferred utime failed, warning first
+ * if that failure was not ENOENT), or the deferred utime was already made and
+ * succeeded (step 1 is done; stampQueueFile made it).
  *
- * Exports: flushOneFile(id, now, mode, hashing, firstQueue?), UnthrottleMode,
- *          QueueName, DEFERRED, INCOMING
+ * Exports: flushOneFile(id, now, mode, hashing, start?), stampQueueFile(queue, id,
+ *          now, hashing), QueueFileStart, UnthrottleMode, QueueName, DEFERRED, INCOMING
  */
 import { closeSync, constants, fchmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -43,6 +44,19 @@ export const DEFERRED = 'deferred';
 export const INCOMING = 'incoming';
 /** The queues flush moves files between. */
 export type QueueName = typeof DEFERRED | typeof INCOMING;
+
+/**
+ * Step 1 as far as it is known before the id's turn: `probeFrom` the queue
+ * whose utime comes next (`deferredFailure`: the errno code of a deferred
+ * utime that failed otherwise than ENOENT, still to be warned about), or
+ * `stampedIn` deferred: its utime succeeded.
+ */
+export type QueueFileStart =
+  | { readonly probeFrom: QueueName; readonly deferredFailure?: string }
+  | { readonly stampedIn: typeof DEFERRED };
+
+/** C's own start: the deferred utime. */
+const FROM_DEFERRED: QueueFileStart = { probeFrom: DEFERRED };
 
 /** MAIL_QUEUE_STAT_READY: owner rwx; a file without all three is not complete yet. */
 const STAT_READY = 0o700;
@@ -65,6 +79,17 @@ function renameCreatingDirs(from: string, to: string): string | null {
   return renameFile(from, to);
 }
 
+const MYNAME = 'flush_one_file';
+
+function warnStampFailure(path: string, failure: string): void {
+  if (failure !== 'ENOENT') msg.warn(`${MYNAME}: update ${path} time stamps: ${strerror(failure)}`);
+}
+
+/** Step 1's system call: the queue file's atime and mtime set to `now`. Null, or the errno code. */
+export function stampQueueFile(queue: QueueName, id: string, now: number, hashing: QueueHashing): string | null {
+  return setTimes(queuePath(queue, id, hashing), now);
+}
+
 /**
  * Returns true when the file was found and handled (counts as one unit of
  * work for the logfile's count, and makes send_file trigger qmgr). `now` is
@@ -75,20 +100,25 @@ export function flushOneFile(
   now: number,
   mode: UnthrottleMode,
   hashing: QueueHashing,
-  firstQueue: QueueName = DEFERRED,
+  start: QueueFileStart = FROM_DEFERRED,
 ): boolean {
-  const myname = 'flush_one_file';
-
   // Another flush process may have just moved it from deferred to incoming.
-  let queue: QueueName = firstQueue;
-  let path = queuePath(queue, id, hashing);
-  for (;;) {
-    const failure = setTimes(path, now);
-    if (failure === null) break;
-    if (failure !== 'ENOENT') msg.warn(`${myname}: update ${path} time stamps: ${strerror(failure)}`);
-    if (queue === INCOMING) return false;
-    queue = INCOMING;
+  let queue: QueueName;
+  let path: string;
+  if ('stampedIn' in start) {
+    queue = start.stampedIn;
     path = queuePath(queue, id, hashing);
+  } else {
+    if (start.deferredFailure !== undefined) warnStampFailure(queuePath(DEFERRED, id, hashing), start.deferredFailure);
+    queue = start.probeFrom;
+    for (;;) {
+      path = queuePath(queue, id, hashing);
+      const failure = setTimes(path, now);
+      if (failure === null) break;
+      warnStampFailure(path, failure);
+      if (queue === INCOMING) return false;
+      queue = INCOMING;
+    }
   }
 
   if (mode === 'unthrottle-after') {
@@ -99,7 +129,7 @@ export function flushOneFile(
       opened = safeOpenExisting(path, constants.O_RDWR);
     }
     if (!opened.ok) {
-      if (opened.code !== 'ENOENT') msg.warn(`${myname}: open ${path}: ${opened.why}`);
+      if (opened.code !== 'ENOENT') msg.warn(`${MYNAME}: open ${path}: ${opened.why}`);
       return false;
     }
     const fileMode = Number(opened.stat.mode);
@@ -108,7 +138,7 @@ export function flushOneFile(
       try {
         fchmodSync(opened.fd, fileMode | STAT_UNTHROTTLE);
       } catch (error) {
-        msg.warn(`${myname}: fchmod ${path}: ${strerror(error)}`);
+        msg.warn(`${MYNAME}: fchmod ${path}: ${strerror(error)}`);
       }
     } finally {
       try {

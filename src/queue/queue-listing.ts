@@ -6,44 +6,58 @@
  * A send (flush_send_path) handles each listed id with flush_one_file:
  * utime(deferred path), on ENOENT utime(incoming path), then the rename. For
  * an id with no queue file (long since delivered: the common case in a
- * logfile) that is two failed system calls, each also a thrown Node error.
- * Where enough of a batch's ids share a directory, listing it is cheaper; an
- * id seen in neither listing is then skipped, an id not in the deferred
- * listing starts at incoming, and every other id (listed, or in a directory
- * that was not listed) goes through C's exact sequence.
+ * logfile) that is two failed system calls. Per batch of ids, before any id
+ * of the batch is handled:
+ *   1. Deferred: a directory where enough of the batch's ids fall (and not
+ *      too large) is listed; an id it lacks starts at incoming. The ids of
+ *      the other deferred directories get their deferred utime now, which is
+ *      C's first step made early: success means the file is stamped (its
+ *      turn goes on with the rename), ENOENT means it starts at incoming, any
+ *      other failure is warned about at its turn, as C would.
+ *   2. Incoming: the ids not in deferred are grouped by incoming directory,
+ *      listed the same way; an id in neither is skipped at its turn.
+ * Every other id goes through C's exact sequence at its turn.
  *
- * Why every outcome is one C could have had. Skipping an id amounts to C's
- * utime(deferred) failing at the moment of the deferred listing and its
- * utime(incoming) failing at the moment of the incoming listing: the same two
- * probes, in the same order (all deferred directories are listed before any
- * incoming one, so a file another flush process moves deferred -> incoming in
- * between is seen in incoming), only earlier in the send. Our own send cannot
- * put a file where a listing said there was none: it only moves an id's file
- * while handling that id, and a batch's listings all come before its files
- * are handled (an earlier batch's moves are already in them). So a difference
- * from C needs a file that arrives in deferred, or in incoming, between our
- * listing and the moment C would have probed: such a file comes from active
- * (a delivery agent deferred it: if for this site, its flush add waits for
- * the logfile lock our send holds, so the id is appended after our truncate
- * and is not lost; if only for other sites, their logfiles have it), from hold (postsuper -H: C, probing a moment earlier, misses
- * it just the same), or is new mail in incoming, which qmgr picks up anyway.
- * A file that disappears after a listing saw it is handled as C handles it
- * (ENOENT is silent, then the incoming fallback).
+ * Why every outcome is one C could have had. For each id the probes keep C's
+ * order: deferred (a listing or the utime), then incoming (a listing), then
+ * the rename, only some of them earlier in the send. Skipping an id amounts
+ * to C's utime(deferred) failing at the moment of the deferred probe and its
+ * utime(incoming) failing at the moment of the incoming listing; all deferred
+ * probes of a batch come before any incoming listing, so a file another flush
+ * process moves deferred -> incoming in between is seen in incoming. Our own
+ * send cannot put a file where a listing said there was none: it only moves
+ * an id's file while handling that id, after the batch's probes (an earlier
+ * batch's moves are already in them; an id listed twice in one batch, past
+ * C's duplicate filter, was stamped in deferred and is then renamed once and
+ * found gone the second time, which ends as C's second visit ends: the file
+ * in incoming, stamped `now`). A file stamped early and taken meanwhile (qmgr
+ * moving a due deferred file to active, another flush process moving it to
+ * incoming) makes the rename fail with ENOENT, silently, as in C's own window
+ * between its utime and its rename. So a difference from C needs a file that
+ * arrives in deferred, or in incoming, between our probe and the moment C
+ * would have probed: such a file comes from active (a delivery agent deferred
+ * it: if for this site, its flush add waits for the logfile lock our send
+ * holds, so the id is appended after our truncate and is not lost; if only
+ * for other sites, their logfiles have it), from hold (postsuper -H: C,
+ * probing a moment earlier, misses it just the same), or is new mail in
+ * incoming, which qmgr picks up anyway. A file that disappears after a
+ * listing saw it is handled as C handles it (ENOENT is silent, then the
+ * incoming fallback).
  *
  * When to list: at least MIN_IDS_PER_LISTING ids in the directory, and a
  * directory not much larger than the ids asked about (estimated from its size
  * in bytes, which overestimates the entry count on ext4 and tmpfs), so
  * that a listing never costs much more than the probes it replaces. Listings
- * are streamed (opendir) and keep only the names asked about; they run under
- * the caller's TimeSlice. A directory that cannot be listed teaches nothing
- * (its ids go through C's sequence, which reports any error as C does); one
- * that does not exist holds no files.
+ * are streamed (opendir) and keep only the names asked about; they and the
+ * early probes run under the caller's TimeSlice. A directory that cannot be
+ * listed teaches nothing (its ids go through C's sequence, which reports any
+ * error as C does); one that does not exist holds no files.
  *
- * Exports: listQueueFiles(ids, hashing, slice) -> QueueFileSightings
+ * Exports: locateQueueFiles(ids, hashing, now, slice) -> QueueFileSightings
  */
 import { opendirSync, statSync, type Dir } from 'node:fs';
 import { errorCode } from './errors.js';
-import { DEFERRED, INCOMING, type QueueName } from './queue-file.js';
+import { DEFERRED, INCOMING, stampQueueFile, type QueueFileStart, type QueueName } from './queue-file.js';
 import { queueDirectory, type QueueHashing } from './queue-path.js';
 import type { TimeSlice } from './time-slice.js';
 
@@ -58,11 +72,11 @@ const DIR_BUFFER_ENTRIES = 256;
 
 export interface QueueFileSightings {
   /**
-   * Where flush_one_file should start for `id`: 'deferred' (C's start),
-   * 'incoming' (the deferred listing did not have it), or null (neither
-   * listing had it: nothing to do). Ids not passed to listQueueFiles: 'deferred'.
+   * Where flush_one_file stands for `id` at its turn; undefined for C's own
+   * start (the deferred utime, at its turn); null when the id has no queue
+   * file to handle.
    */
-  firstQueueToTry(id: string): QueueName | null;
+  startFor(id: string): QueueFileStart | undefined | null;
 }
 
 /** The ids of `ids` grouped by the directory their file would be in, in `queue`. */
@@ -118,26 +132,43 @@ async function presentIn(dir: string, asked: readonly string[], slice: TimeSlice
   }
 }
 
+const STARTS_AT_INCOMING: QueueFileStart = { probeFrom: INCOMING };
+const STAMPED_IN_DEFERRED: QueueFileStart = { stampedIn: DEFERRED };
+
 /**
- * Lists the deferred, then the incoming directories worth listing for `ids`
- * (valid queue ids). Memory: the ids passed in, plus the names found.
+ * Steps 1 and 2 above for `ids` (valid queue ids), stamping deferred files
+ * at `now` (whole seconds) where it probes. Memory: the ids passed in, plus
+ * what was learned of them.
  */
-export async function listQueueFiles(
+export async function locateQueueFiles(
   ids: Iterable<string>,
   hashing: QueueHashing,
+  now: number,
   slice: TimeSlice,
 ): Promise<QueueFileSightings> {
-  /** What the listings taught, per id: where to start, or null for "in neither". */
-  const learned = new Map<string, QueueName | null>();
+  /** What was learned, per id: where its turn starts, or null for "in neither queue". */
+  const learned = new Map<string, QueueFileStart | null>();
   const notInDeferred: string[] = [];
   for (const [dir, asked] of await groupByDirectory(ids, DEFERRED, hashing, slice)) {
     const found = await presentIn(dir, asked, slice);
-    if (found === null) continue;
     for (const id of asked) {
       if (slice.expired()) await slice.pause();
-      if (found.has(id)) continue;
-      notInDeferred.push(id);
-      learned.set(id, INCOMING);
+      if (learned.has(id)) continue; // listed twice in the batch: probed once
+      if (found !== null) {
+        if (found.has(id)) continue;
+        notInDeferred.push(id);
+        learned.set(id, STARTS_AT_INCOMING);
+        continue;
+      }
+      const failure = stampQueueFile(DEFERRED, id, now, hashing);
+      if (failure === null) {
+        learned.set(id, STAMPED_IN_DEFERRED);
+      } else if (failure === 'ENOENT') {
+        notInDeferred.push(id);
+        learned.set(id, STARTS_AT_INCOMING);
+      } else {
+        learned.set(id, { probeFrom: INCOMING, deferredFailure: failure });
+      }
     }
   }
   for (const [dir, asked] of await groupByDirectory(notInDeferred, INCOMING, hashing, slice)) {
@@ -149,9 +180,6 @@ export async function listQueueFiles(
     }
   }
   return {
-    firstQueueToTry(id: string): QueueName | null {
-      const start = learned.get(id);
-      return start === undefined ? DEFERRED : start;
-    },
+    startFor: (id) => learned.get(id),
   };
 }
