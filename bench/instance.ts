@@ -14,9 +14,11 @@
  * successful trigger would. The flush service's own work (logfile, per-file time stamps, chmod,
  * rename) is what the benchmark measures.
  *
- * The flush service has no wakeup column (0): master's first-use wakeup would run a refresh of
- * its own during a measurement, and a concurrent refresh reading a logfile makes its atime
- * fresh, so the measured rfrsh skips it (both programs; C only wins that race more often).
+ * The flush service's wakeup column is 0 (BENCH_FLUSH_WAKEUP), not the stock line's `1000?`:
+ * master's first-use wakeup would run a refresh of its own during a measurement, and a
+ * concurrent refresh reading a logfile makes its atime fresh, so the measured rfrsh skips it and
+ * the connection closes before the logfile is flushed (both programs; a freshly started
+ * fastflush process serves the wakeup later than C, so it lost that race every time).
  *
  * Exports: STOCK_FLUSH_ARGS, BenchInstance.
  */
@@ -29,13 +31,16 @@ import { formatMasterCfArgs } from './flush-line.js';
 /** Postfix's own flush line has no extra arguments. */
 export const STOCK_FLUSH_ARGS: readonly string[] = [];
 
+/** The wakeup column of the flush line in every setup: no wakeup (see above). */
+const BENCH_FLUSH_WAKEUP = '0';
+
 export class BenchInstance {
   private current: string | null = null;
 
   private constructor(readonly pf: PostfixInstance) {}
 
   static async start(): Promise<BenchInstance> {
-    const bench = new BenchInstance(await PostfixInstance.start({ flushProgram: 'c', flushWakeup: '0' }));
+    const bench = new BenchInstance(await PostfixInstance.start({ flushProgram: 'c', flushWakeup: BENCH_FLUSH_WAKEUP }));
     await bench.use('c', STOCK_FLUSH_ARGS);
     return bench;
   }
@@ -57,11 +62,11 @@ export class BenchInstance {
   }
 
   /**
-   * Make master run `program` with `args` after the command on the stock flush line
-   * (`flush unix n - n 1000? 0 ...`), restarting Postfix when that changes anything.
+   * Make master run `program` with `args` after the command on the stock flush line, without its
+   * wakeup (`flush unix n - n 0 0 ...`), restarting Postfix when that changes anything.
    */
   async use(program: FlushProgram, args: readonly string[]): Promise<void> {
-    const line = `flush     unix  n       -       n       1000?   0       ${[this.pf.flushCommand(program),
+    const line = `flush     unix  n       -       n       ${BENCH_FLUSH_WAKEUP}       0       ${[this.pf.flushCommand(program),
       formatMasterCfArgs(args)].filter((s) => s !== '').join(' ')}`;
     if (line === this.current) return;
     const path = join(this.pf.etcDir, 'master.cf');

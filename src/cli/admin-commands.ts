@@ -19,12 +19,13 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_DIR } from '../config/load.js';
 import { siteToLogfileName } from '../flush/site-path.js';
-import { readLogfileBacklog, logfileNames, type QueueFileState } from '../queue/backlog.js';
+import { readLogfileBacklog, type QueueFileState } from '../queue/backlog.js';
 import { compactLogfile } from '../queue/compact.js';
 import { errorCode, strerror } from '../queue/errors.js';
+import { walkLogfiles } from '../queue/logfile-walk.js';
 import { isValidQueueId } from '../queue/queue-id.js';
 import { queueHashing, type QueueHashing } from '../queue/queue-path.js';
-import { msg } from '../util/msg.js';
+import { FatalError, msg } from '../util/msg.js';
 import { renderJson, renderOpenMetrics, renderTable, sortByBacklog, type StatusRow } from './backlog-report.js';
 import { helpEpilogue } from './command-help.js';
 import { loadCliConfig } from './config.js';
@@ -70,14 +71,23 @@ interface Target {
   name: string;
 }
 
-/** The logfiles named by the sites, or every logfile in the queue. */
-function targets(sites: string[], setting: QueueSetting): Target[] {
+/**
+ * The logfiles named by the sites, or every regular file the flush service's
+ * refresh would visit as a logfile (queue/logfile-walk.ts).
+ */
+async function targets(sites: string[], setting: QueueSetting): Promise<Target[]> {
   if (sites.length === 0) {
+    const flushDir = `${setting.queueDir}/flush`;
+    const found: Target[] = [];
     try {
-      return [...logfileNames(setting.queueDir)].map((name) => ({ site: null, name }));
+      for await (const { name, dirent } of walkLogfiles(flushDir, (dir, error) => fileFailure(`scan ${dir}`, error))) {
+        if (dirent.isFile()) found.push({ site: null, name });
+      }
     } catch (error) {
-      return fileFailure(`scan ${setting.queueDir}/flush`, error);
+      if (error instanceof FatalError) throw error; // a directory's open failure, reported
+      return fileFailure(`scan ${flushDir}`, error);
     }
+    return found;
   }
   return sites.map((site) => {
     const name = siteToLogfileName(site, setting.transitionalIdna);
@@ -95,7 +105,7 @@ async function runStatus(sites: string[], opts: StatusOptions): Promise<void> {
     msg.fatal('--json and --openmetrics exclude each other');
   }
   const setting = queueSetting(opts);
-  const list = targets(sites, setting);
+  const list = await targets(sites, setting);
   const progress = startProgress('status', list.length, { quiet: opts.quiet === true });
   const rows: StatusRow[] = [];
   try {
@@ -139,7 +149,7 @@ function dryRunAction(state: QueueFileState | null | undefined, duplicate: boole
  */
 export async function runDryRun(site: string, opts: QueueOptions): Promise<void> {
   const setting = queueSetting(opts);
-  const [{ name }] = targets([site], setting) as [Target];
+  const [{ name }] = (await targets([site], setting)) as [Target];
   const lines: string[] = [];
   let backlog;
   try {
@@ -166,7 +176,7 @@ export async function runDryRun(site: string, opts: QueueOptions): Promise<void>
 
 async function runCompact(sites: string[], opts: QueueOptions): Promise<void> {
   const setting = queueSetting(opts);
-  const list = targets(sites, setting);
+  const list = await targets(sites, setting);
   const progress = startProgress('compact', list.length, { quiet: opts.quiet === true });
   const total = { logfiles: 0, changed: 0, stale: 0, duplicates: 0, malformed: 0, bytesSaved: 0 };
   try {

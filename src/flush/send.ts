@@ -19,7 +19,10 @@
  * under a TimeSlice, so a send of 100,000 ids keeps yielding to the other
  * clients of this process. Log lines come in C's order.
  *
- * Exports: SendMode, sendLogfile(name, mode, settings, slice?), sendQueueFile(id, settings).
+ * A refresh walk passes its TriggerBatch (queue/trigger.ts): the send's 'I'
+ * trigger then joins the walk's batch instead of being sent at once.
+ *
+ * Exports: SendMode, sendLogfile(name, mode, settings, slice?, scanTriggers?), sendQueueFile(id, settings).
  */
 import { isValidQueueId } from '../queue/queue-id.js';
 import { queuePath } from '../queue/queue-path.js';
@@ -27,7 +30,7 @@ import { openLogfileForSend, type LogfileHandle } from '../queue/logfile-store.j
 import { flushOneFile } from '../queue/queue-file.js';
 import { locateQueueFiles } from '../queue/queue-listing.js';
 import { TimeSlice } from '../queue/time-slice.js';
-import { sendQueueTrigger } from '../queue/trigger.js';
+import { sendQueueTrigger, type TriggerBatch } from '../queue/trigger.js';
 import { msg } from '../util/msg.js';
 import { FLUSH_STATUS } from '../protocol/flush-messages.js';
 import type { FlushSettings } from './settings.js';
@@ -96,6 +99,7 @@ export async function sendLogfile(
   mode: SendMode,
   settings: FlushSettings,
   slice: TimeSlice = new TimeSlice(),
+  scanTriggers?: TriggerBatch,
 ): Promise<number> {
   if (!isValidQueueId(name)) return FLUSH_STATUS.BAD;
   const logfile = await openLogfileForSend(queuePath('flush', name, settings.hashing));
@@ -129,7 +133,10 @@ export async function sendLogfile(
   } finally {
     logfile.close();
   }
-  if (count > 0) await sendQueueTrigger(settings.queueTriggerPath, QMGR_SCAN_INCOMING, settings.triggerTimeout);
+  if (count > 0) {
+    if (scanTriggers !== undefined) scanTriggers.request(QMGR_SCAN_INCOMING);
+    else await sendQueueTrigger(settings.queueTriggerPath, QMGR_SCAN_INCOMING, settings.triggerTimeout);
+  }
   return FLUSH_STATUS.OK;
 }
 

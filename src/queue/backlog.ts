@@ -19,11 +19,11 @@
  * bytes each) is kept to tell duplicates apart.
  *
  * Exports: WAITING_QUEUES, WaitingQueue, QueueFileState, LogfileBacklog,
- * IdVisitor, logfileNames(queueDir), findQueueFile(queueDir, id, hashing),
- * readLogfileBacklog(queueDir, name, hashing, visit?), openLogfileNoAtime,
- * readLines(fd, onLine).
+ * IdVisitor, findQueueFile(queueDir, id, hashing),
+ * readLogfileBacklog(queueDir, name, hashing, visit?), withLockedLogfile(queueDir,
+ * name, hashing, flags, body), readLines(fd, onLine).
  */
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, readdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from './errors.js';
 import { lockExclusive } from './logfile-lock.js';
@@ -67,21 +67,10 @@ export interface LogfileBacklog {
 /** Called once per logfile line, in file order: state is null for stale ids, undefined for malformed lines and repeats. */
 export type IdVisitor = (id: string, state: QueueFileState | null | undefined, duplicate: boolean) => void;
 
-/** Logfile names below queueDir/flush, descending into one-character hash directories (as refresh does). */
-export function* logfileNames(queueDir: string, dir = 'flush'): Generator<string> {
-  for (const entry of readdirSync(join(queueDir, dir), { withFileTypes: true })) {
-    if (entry.name.length === 1 && entry.isDirectory()) {
-      yield* logfileNames(queueDir, `${dir}/${entry.name}`);
-    } else if (entry.isFile() && isValidQueueId(entry.name)) {
-      yield entry.name;
-    }
-  }
-}
-
 const O_NOATIME = (constants as Record<string, number>)['O_NOATIME'] ?? 0;
 
 /** open(2) with O_NOATIME, retried without it when we are neither owner nor root; null when absent. */
-export function openLogfileNoAtime(path: string, flags: number): number | null {
+function openLogfileNoAtime(path: string, flags: number): number | null {
   try {
     try {
       return openSync(path, flags | O_NOATIME);
@@ -186,6 +175,35 @@ export function findQueueFile(queueDir: string, id: string, hashing: QueueHashin
 }
 
 /**
+ * Opens logfile `name` with O_NOATIME and `flags`, takes its exclusive lock,
+ * and runs `body` with the descriptor, its fstat() under the lock and its
+ * path relative to queueDir; then unlocks and closes. Null (and no body) when
+ * the logfile does not exist. The shape both the read-only view and
+ * compact.ts use.
+ */
+export async function withLockedLogfile<T>(
+  queueDir: string,
+  name: string,
+  hashing: QueueHashing,
+  flags: number,
+  body: (fd: number, info: Stats, path: string) => T,
+): Promise<T | null> {
+  const path = queuePath('flush', name, hashing);
+  const fd = openLogfileNoAtime(join(queueDir, path), flags);
+  if (fd === null) return null;
+  try {
+    const lock = await lockExclusive(fd, path, `lock fast flush logfile ${name}`);
+    try {
+      return body(fd, fstatSync(fd), path);
+    } finally {
+      lock.unlock(`unlock fast flush logfile ${name}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * The backlog of one logfile (null when it does not exist). `visit` sees each
  * line with what was found for it.
  */
@@ -195,56 +213,45 @@ export async function readLogfileBacklog(
   hashing: QueueHashing,
   visit?: IdVisitor,
 ): Promise<LogfileBacklog | null> {
-  const path = queuePath('flush', name, hashing);
-  const fd = openLogfileNoAtime(join(queueDir, path), constants.O_RDONLY);
-  if (fd === null) return null;
-  try {
-    const lock = await lockExclusive(fd, path, `lock fast flush logfile ${name}`);
-    try {
-      const info = fstatSync(fd);
-      const backlog: LogfileBacklog = {
-        name,
-        path,
-        sizeBytes: info.size,
-        lastFlushSec: Math.floor(info.atimeMs / 1000),
-        lastAddSec: Math.floor(info.mtimeMs / 1000),
-        ids: 0,
-        uniqueIds: 0,
-        malformed: 0,
-        queued: { deferred: 0, incoming: 0, active: 0, hold: 0 },
-        stale: 0,
-        oldestArrivalSec: null,
-        newestArrivalSec: null,
-      };
-      const seen = new Set<string>();
-      readLines(fd, (id) => {
-        backlog.ids++;
-        if (!isValidQueueId(id)) {
-          backlog.malformed++;
-          visit?.(id, undefined, false);
-          return;
-        }
-        if (seen.has(id)) {
-          visit?.(id, undefined, true);
-          return;
-        }
-        seen.add(id);
-        const state = findQueueFile(queueDir, id, hashing);
-        if (state === null) {
-          backlog.stale++;
-        } else {
-          backlog.queued[state.queue]++;
-          backlog.oldestArrivalSec = Math.min(backlog.oldestArrivalSec ?? Infinity, state.arrivalSec);
-          backlog.newestArrivalSec = Math.max(backlog.newestArrivalSec ?? -Infinity, state.arrivalSec);
-        }
-        visit?.(id, state, false);
-      });
-      backlog.uniqueIds = seen.size;
-      return backlog;
-    } finally {
-      lock.unlock(`unlock fast flush logfile ${name}`);
-    }
-  } finally {
-    closeSync(fd);
-  }
+  return withLockedLogfile(queueDir, name, hashing, constants.O_RDONLY, (fd, info, path) => {
+    const backlog: LogfileBacklog = {
+      name,
+      path,
+      sizeBytes: info.size,
+      lastFlushSec: Math.floor(info.atimeMs / 1000),
+      lastAddSec: Math.floor(info.mtimeMs / 1000),
+      ids: 0,
+      uniqueIds: 0,
+      malformed: 0,
+      queued: { deferred: 0, incoming: 0, active: 0, hold: 0 },
+      stale: 0,
+      oldestArrivalSec: null,
+      newestArrivalSec: null,
+    };
+    const seen = new Set<string>();
+    readLines(fd, (id) => {
+      backlog.ids++;
+      if (!isValidQueueId(id)) {
+        backlog.malformed++;
+        visit?.(id, undefined, false);
+        return;
+      }
+      if (seen.has(id)) {
+        visit?.(id, undefined, true);
+        return;
+      }
+      seen.add(id);
+      const state = findQueueFile(queueDir, id, hashing);
+      if (state === null) {
+        backlog.stale++;
+      } else {
+        backlog.queued[state.queue]++;
+        backlog.oldestArrivalSec = Math.min(backlog.oldestArrivalSec ?? Infinity, state.arrivalSec);
+        backlog.newestArrivalSec = Math.max(backlog.newestArrivalSec ?? -Infinity, state.arrivalSec);
+      }
+      visit?.(id, state, false);
+    });
+    backlog.uniqueIds = seen.size;
+    return backlog;
+  });
 }

@@ -12,6 +12,9 @@
  * delivered. The atime (last flush) and mtime (last add) are put back, so that
  * refresh decides as it would have before the compaction.
  *
+ * The open (O_NOATIME), lock, fstat, unlock and close are backlog.ts's
+ * withLockedLogfile, as for the read-only view.
+ *
  * An id is kept when it has a queue file in deferred, incoming, active or hold
  * (backlog.ts, findQueueFile): a held message can be released back into the
  * deferred queue and flushed later. Malformed lines are dropped: send skips
@@ -19,12 +22,10 @@
  *
  * Exports: CompactResult, compactLogfile(queueDir, name, hashing).
  */
-import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { findQueueFile, openLogfileNoAtime, readLines } from './backlog.js';
-import { lockExclusive } from './logfile-lock.js';
+import { constants, ftruncateSync, futimesSync, writeSync } from 'node:fs';
+import { findQueueFile, readLines, withLockedLogfile } from './backlog.js';
 import { isValidQueueId } from './queue-id.js';
-import { queuePath, type QueueHashing } from './queue-path.js';
+import type { QueueHashing } from './queue-path.js';
 
 export interface CompactResult {
   name: string;
@@ -43,51 +44,40 @@ export interface CompactResult {
 
 /** Compacts one logfile; null when it does not exist. Leaves the file as it was when nothing is dropped. */
 export async function compactLogfile(queueDir: string, name: string, hashing: QueueHashing): Promise<CompactResult | null> {
-  const path = queuePath('flush', name, hashing);
-  const fd = openLogfileNoAtime(join(queueDir, path), constants.O_RDWR);
-  if (fd === null) return null;
-  try {
-    const lock = await lockExclusive(fd, path, `lock fast flush logfile ${name}`);
-    try {
-      const info = fstatSync(fd);
-      const result: CompactResult = {
-        name,
-        before: 0,
-        kept: 0,
-        stale: 0,
-        duplicates: 0,
-        malformed: 0,
-        bytesBefore: info.size,
-        bytesAfter: info.size,
-      };
-      const seen = new Set<string>();
-      const keep: string[] = [];
-      readLines(fd, (id) => {
-        result.before++;
-        if (!isValidQueueId(id)) {
-          result.malformed++;
-        } else if (seen.has(id)) {
-          result.duplicates++;
-        } else {
-          seen.add(id);
-          if (findQueueFile(queueDir, id, hashing) === null) result.stale++;
-          else keep.push(id);
-        }
-      });
-      result.kept = keep.length;
-      if (result.kept === result.before) return result;
+  return withLockedLogfile(queueDir, name, hashing, constants.O_RDWR, (fd, info) => {
+    const result: CompactResult = {
+      name,
+      before: 0,
+      kept: 0,
+      stale: 0,
+      duplicates: 0,
+      malformed: 0,
+      bytesBefore: info.size,
+      bytesAfter: info.size,
+    };
+    const seen = new Set<string>();
+    const keep: string[] = [];
+    readLines(fd, (id) => {
+      result.before++;
+      if (!isValidQueueId(id)) {
+        result.malformed++;
+      } else if (seen.has(id)) {
+        result.duplicates++;
+      } else {
+        seen.add(id);
+        if (findQueueFile(queueDir, id, hashing) === null) result.stale++;
+        else keep.push(id);
+      }
+    });
+    result.kept = keep.length;
+    if (result.kept === result.before) return result;
 
-      const content = Buffer.from(keep.map((id) => `${id}\n`).join(''), 'latin1');
-      let written = 0;
-      while (written < content.length) written += writeSync(fd, content, written, content.length - written, written);
-      ftruncateSync(fd, content.length);
-      futimesSync(fd, info.atimeMs / 1000, info.mtimeMs / 1000);
-      result.bytesAfter = content.length;
-      return result;
-    } finally {
-      lock.unlock(`unlock fast flush logfile ${name}`);
-    }
-  } finally {
-    closeSync(fd);
-  }
+    const content = Buffer.from(keep.map((id) => `${id}\n`).join(''), 'latin1');
+    let written = 0;
+    while (written < content.length) written += writeSync(fd, content, written, content.length - written, written);
+    ftruncateSync(fd, content.length);
+    futimesSync(fd, info.atimeMs / 1000, info.mtimeMs / 1000);
+    result.bytesAfter = content.length;
+    return result;
+  });
 }

@@ -64,6 +64,21 @@ const READ_CHUNK = 64 * 1024;
 const LF = 0x0a;
 const NUL = 0x00;
 
+/**
+ * The read buffer of a send that is not reading at the moment, kept for the
+ * next one: a refresh over thousands of small logfiles would otherwise
+ * allocate (and page-fault, and collect) READ_CHUNK bytes per logfile.
+ * Sends reading at the same time (they interleave at their awaits) each
+ * take their own; at most one spare is kept.
+ */
+let spareReadChunk: Buffer | null = null;
+
+function takeReadChunk(): Buffer {
+  const chunk = spareReadChunk ?? Buffer.allocUnsafe(READ_CHUNK);
+  spareReadChunk = null;
+  return chunk;
+}
+
 /** Closes, ignoring errors: for descriptors given up on an error path. */
 function closeQuietly(fd: number): void {
   try {
@@ -264,61 +279,65 @@ class SendLogfile implements LogfileHandle {
   ) {}
 
   *lines(): Generator<string> {
-    const buffer = Buffer.allocUnsafe(READ_CHUNK);
-    // The current line so far: its kept bytes, whether it has been cut (NUL
-    // seen, or MAX_KEPT_LINE reached) so its remaining bytes are dropped, and
-    // whether any of its bytes have been read at all.
-    const kept = Buffer.allocUnsafe(MAX_KEPT_LINE);
-    let keptLength = 0;
-    let cut = false;
-    let pending = false;
-    for (;;) {
-      let bytesRead: number;
-      try {
-        bytesRead = readSync(this.fd, buffer, 0, READ_CHUNK, null);
-      } catch (error) {
-        this.readError = error;
-        break;
-      }
-      if (bytesRead === 0) break;
-      const data = buffer.subarray(0, bytesRead);
-      // Where the next NUL at or after `start` is (bytesRead: none); found
-      // again only once passed, so each chunk is scanned for NULs once.
-      let nul = -1;
-      let start = 0;
-      while (start < bytesRead) {
-        if (nul < start) {
-          nul = data.indexOf(NUL, start);
-          if (nul < 0) nul = bytesRead;
-        }
-        const lf = data.indexOf(LF, start);
-        const end = lf < 0 ? bytesRead : lf;
-        if (!cut) {
-          const usableEnd = Math.min(end, nul);
-          const take = Math.min(usableEnd - start, MAX_KEPT_LINE - keptLength);
-          if (lf >= 0 && keptLength === 0) {
-            // The whole line is in this chunk: no copy through `kept`.
-            yield data.toString('latin1', start, start + take);
-            start = lf + 1;
-            pending = false;
-            continue;
-          }
-          data.copy(kept, keptLength, start, start + take);
-          keptLength += take;
-          cut = take < end - start;
-        }
-        if (lf < 0) {
-          pending = true;
+    const buffer = takeReadChunk();
+    try {
+      // The current line so far: its kept bytes, whether it has been cut (NUL
+      // seen, or MAX_KEPT_LINE reached) so its remaining bytes are dropped, and
+      // whether any of its bytes have been read at all.
+      const kept = Buffer.allocUnsafe(MAX_KEPT_LINE);
+      let keptLength = 0;
+      let cut = false;
+      let pending = false;
+      for (;;) {
+        let bytesRead: number;
+        try {
+          bytesRead = readSync(this.fd, buffer, 0, READ_CHUNK, null);
+        } catch (error) {
+          this.readError = error;
           break;
         }
-        yield kept.toString('latin1', 0, keptLength);
-        keptLength = 0;
-        cut = false;
-        pending = false;
-        start = lf + 1;
+        if (bytesRead === 0) break;
+        const data = buffer.subarray(0, bytesRead);
+        // Where the next NUL at or after `start` is (bytesRead: none); found
+        // again only once passed, so each chunk is scanned for NULs once.
+        let nul = -1;
+        let start = 0;
+        while (start < bytesRead) {
+          if (nul < start) {
+            nul = data.indexOf(NUL, start);
+            if (nul < 0) nul = bytesRead;
+          }
+          const lf = data.indexOf(LF, start);
+          const end = lf < 0 ? bytesRead : lf;
+          if (!cut) {
+            const usableEnd = Math.min(end, nul);
+            const take = Math.min(usableEnd - start, MAX_KEPT_LINE - keptLength);
+            if (lf >= 0 && keptLength === 0) {
+              // The whole line is in this chunk: no copy through `kept`.
+              yield data.toString('latin1', start, start + take);
+              start = lf + 1;
+              pending = false;
+              continue;
+            }
+            data.copy(kept, keptLength, start, start + take);
+            keptLength += take;
+            cut = take < end - start;
+          }
+          if (lf < 0) {
+            pending = true;
+            break;
+          }
+          yield kept.toString('latin1', 0, keptLength);
+          keptLength = 0;
+          cut = false;
+          pending = false;
+          start = lf + 1;
+        }
       }
+      if (pending) yield kept.toString('latin1', 0, keptLength);
+    } finally {
+      spareReadChunk = buffer;
     }
-    if (pending) yield kept.toString('latin1', 0, keptLength);
   }
 
   truncate(): void {

@@ -2,14 +2,14 @@
  * trigger.test.ts - sendQueueTrigger against a UNIX-socket stand-in for qmgr
  * (one that closes like qmgr, one that never closes), FIFOs with and without
  * a reader, and bad targets. The "process can still exit" check runs the
- * trigger in a child process.
+ * trigger in a child process. TriggerBatch: requests merged, one trigger per flush.
  */
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { constants, closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { sendQueueTrigger } from '../../src/queue/trigger.js';
+import { BATCH_DELAY_MS, sendQueueTrigger, TriggerBatch } from '../../src/queue/trigger.js';
 import { msg } from '../../src/util/msg.js';
 import { captureMsgs, inScratchDir } from './helpers.js';
 
@@ -72,6 +72,32 @@ test.serial('UNIX socket: qmgr receives the request byte, then a NUL', async (t)
       t.deepEqual(captured.lines, []);
     } finally {
       captured.stop();
+      await qmgr.close();
+    }
+  });
+});
+
+test.serial('TriggerBatch: repeated requests become one trigger with each byte once, sent by flush', async (t) => {
+  await inScratchDir(async () => {
+    const qmgr = await fakeQmgr(false);
+    let connections = 0;
+    qmgr.server.on('connection', () => connections++);
+    try {
+      const batch = new TriggerBatch('public/qmgr', 10);
+      t.false(batch.due(), 'nothing requested yet');
+      batch.request('I');
+      batch.request('I');
+      batch.request('FI');
+      await new Promise((resolve) => setTimeout(resolve, BATCH_DELAY_MS + 10));
+      t.true(batch.due());
+      t.is(connections, 0, 'nothing is sent before flush');
+      await batch.flush();
+      t.deepEqual(await qmgr.received, Buffer.from('IF\0', 'latin1'));
+      t.false(batch.due());
+      await batch.flush();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      t.is(connections, 1, 'an empty batch sends nothing');
+    } finally {
       await qmgr.close();
     }
   });
