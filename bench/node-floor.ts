@@ -21,7 +21,10 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/helpers/paths.js';
 import { encodeRequest, exchange, QueueIdSource } from './client.js';
 
-/** The whole server: announcement, wait for the request's end (an empty attribute name), status 0, close. */
+/**
+ * The whole server: announcement, wait for the request's end (an empty attribute name), status
+ * 0, then close(2) once the kernel has the reply (no shutdown first, as fastflush and C close).
+ */
 const SERVER = `
 const net = require('node:net');
 const ANNOUNCE = Buffer.from('protocol\\0queue_flush_protocol\\0\\0', 'latin1');
@@ -31,7 +34,7 @@ const server = net.createServer((socket) => {
   let seen = Buffer.alloc(0);
   socket.on('data', (chunk) => {
     seen = Buffer.concat([seen, chunk]);
-    if (seen.includes('\\0\\0', 0, 'latin1')) socket.end(OK);
+    if (seen.includes('\\0\\0', 0, 'latin1')) socket.write(OK, () => socket.destroy());
   });
   socket.on('error', () => {});
 });
