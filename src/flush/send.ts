@@ -15,9 +15,10 @@
  * are located (queue-listing.ts: deferred directories listed or probed, then
  * incoming directories listed, where that is cheaper than probing each id;
  * it argues why the outcome is always one C could have had), then each id
- * gets the rest of flush_one_file, skipped when it has no queue file. All of it is synchronous system calls
- * under a TimeSlice, so a send of 100,000 ids keeps yielding to the other
- * clients of this process. Log lines come in C's order.
+ * gets the rest of flush_one_file, skipped when it has no queue file. All of
+ * it is synchronous system calls under a TimeSlice, so a send of 100,000 ids
+ * keeps yielding to the other clients of this process. Log lines come in C's
+ * order.
  *
  * A refresh walk passes its TriggerBatch (queue/trigger.ts): the send's 'I'
  * trigger then joins the walk's batch instead of being sent at once.

@@ -27,7 +27,8 @@
  * succeeded (step 1 is done; stampQueueFile made it).
  *
  * Exports: flushOneFile(id, now, mode, hashing, start?), stampQueueFile(queue, id,
- *          now, hashing), QueueFileStart, UnthrottleMode, QueueName, DEFERRED, INCOMING
+ *          now, hashing), QueueFileStart, FROM_DEFERRED, UnthrottleMode, QueueName, DEFERRED,
+ *          INCOMING
  */
 import { closeSync, constants, fchmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -56,7 +57,7 @@ export type QueueFileStart =
   | { readonly stampedIn: typeof DEFERRED };
 
 /** C's own start: the deferred utime. */
-const FROM_DEFERRED: QueueFileStart = { probeFrom: DEFERRED };
+export const FROM_DEFERRED: QueueFileStart = { probeFrom: DEFERRED };
 
 /** MAIL_QUEUE_STAT_READY: owner rwx; a file without all three is not complete yet. */
 const STAT_READY = 0o700;

@@ -57,7 +57,7 @@
  */
 import { opendirSync, statSync, type Dir } from 'node:fs';
 import { errorCode } from './errors.js';
-import { DEFERRED, INCOMING, stampQueueFile, type QueueFileStart, type QueueName } from './queue-file.js';
+import { DEFERRED, FROM_DEFERRED, INCOMING, stampQueueFile, type QueueFileStart, type QueueName } from './queue-file.js';
 import { queueDirectory, type QueueHashing } from './queue-path.js';
 import type { TimeSlice } from './time-slice.js';
 
@@ -72,11 +72,10 @@ const DIR_BUFFER_ENTRIES = 256;
 
 export interface QueueFileSightings {
   /**
-   * Where flush_one_file stands for `id` at its turn; undefined for C's own
-   * start (the deferred utime, at its turn); null when the id has no queue
-   * file to handle.
+   * Where flush_one_file stands for `id` at its turn (FROM_DEFERRED, C's own
+   * start, when nothing was learned), or null when it has no queue file.
    */
-  startFor(id: string): QueueFileStart | undefined | null;
+  startFor(id: string): QueueFileStart | null;
 }
 
 /** The ids of `ids` grouped by the directory their file would be in, in `queue`. */
@@ -180,6 +179,9 @@ export async function locateQueueFiles(
     }
   }
   return {
-    startFor: (id) => learned.get(id),
+    startFor(id: string): QueueFileStart | null {
+      const start = learned.get(id);
+      return start === undefined ? FROM_DEFERRED : start;
+    },
   };
 }
