@@ -25,7 +25,7 @@
 // (dist/bundle/flush/), so that path finds the same addon.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,29 +74,31 @@ writeFileSync(join(root, OUT_DIR, 'daemon-code.meta.json'), `${JSON.stringify(re
 copyFileSync(join(root, 'scripts/daemon-loader.cjs'), join(root, OUT_DIR, 'daemon.cjs'));
 writeFileSync(join(root, OUT_DIR, 'node-options'), `${DAEMON_NODE_OPTIONS.join(' ')}\n`);
 
-// The code cache. First the top level only, compiled as the loader compiles
-// it; then, if a warm-up run succeeds, a cache made after the daemon served an
-// `add` (warm-code-cache.cjs), which also holds every function that start and
-// that request compiled: it spares each start most of its compilation. The
-// warm-up runs in a fresh node with master's near-empty environment, so that
-// the cache is made under the V8 options a daemon starts with (V8 refuses a
+// The code cache: made after the daemon served an `add` (warm-code-cache.cjs),
+// so it also holds every function that start and that request compiled and
+// spares each start most of its compilation; the top level only, compiled as
+// the loader compiles it, when that warm-up fails. The warm-up runs in a fresh
+// node with master's near-empty environment, so that the cache is made under
+// the V8 options a daemon starts with (DAEMON_NODE_OPTIONS; V8 refuses a
 // cache made under others).
 const require = createRequire(import.meta.url);
 const loaderPath = join(root, OUT_DIR, 'daemon.cjs');
 const cachePath = join(root, OUT_DIR, 'daemon-code.cache');
-writeFileSync(cachePath, require(loaderPath).compileDaemon(undefined).script.createCachedData());
 const warm = warmUp(loaderPath, cachePath);
-if (warm !== null) console.warn(`build-daemon: warm-up failed (${warm}); the code cache holds the top level only`);
+if (warm !== null) {
+  console.warn(`build-daemon: warm-up failed (${warm}); the code cache holds the top level only`);
+  writeFileSync(cachePath, require(loaderPath).compileDaemon(undefined).script.createCachedData());
+}
 
-/** Runs the daemon -S on one `add` in a throw-away queue; null when it wrote the cache, else why not. */
+/** Runs the daemon -S on one `add` in a throw-away queue; null when it wrote `cache`, else why not. */
 function warmUp(loader, cache) {
   const scratch = mkdtempSync(join(tmpdir(), 'fastflush-warm-'));
   try {
     const spool = join(scratch, 'spool');
     for (const dir of ['etc', 'spool/flush', 'spool/public', 'spool/pid']) mkdirSync(join(scratch, dir), { recursive: true });
     writeFileSync(join(scratch, 'etc/main.cf'), `queue_directory = ${spool}\nfast_flush_domains = warm.example\n`);
-    const before = statSync(cache).mtimeMs;
-    const run = spawnSync(process.execPath, [...DAEMON_NODE_OPTIONS, join(root, 'scripts/warm-code-cache.cjs'), loader, cache, '-S'], {
+    const made = join(scratch, 'daemon-code.cache');
+    const run = spawnSync(process.execPath, [...DAEMON_NODE_OPTIONS, join(root, 'scripts/warm-code-cache.cjs'), loader, made, '-S'], {
       env: { MAIL_CONFIG: join(scratch, 'etc') },
       input: Buffer.from('request\0add\0site\0warm.example\0queue_id\0ABCDEF1\0\0', 'latin1'),
       timeout: 60_000,
@@ -104,7 +106,9 @@ function warmUp(loader, cache) {
     if (run.error) return run.error.message;
     if (run.status !== 0) return `exit status ${run.status}: ${run.stderr.toString().trim()}`;
     if (!run.stdout.toString('latin1').endsWith('status\x000\0\0')) return 'no OK reply';
-    return statSync(cache).mtimeMs !== before ? null : 'no cache written';
+    if (!existsSync(made)) return 'no cache written';
+    copyFileSync(made, cache);
+    return null;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
