@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseNodeOptions } from '../src/cli/install-plan.js';
 import { repoRoot } from '../test/helpers/paths.js';
 import { encodeRequest, exchange, QueueIdSource } from './client.js';
 
@@ -55,8 +56,7 @@ function processCpuMs(pid: number): number {
 }
 
 async function startServer(socketPath: string): Promise<ChildProcess> {
-  const nodeOptions = readFileSync(join(repoRoot, 'dist/bundle/flush/node-options'), 'latin1').split(/\s+/)
-    .filter((word) => word !== '');
+  const nodeOptions = parseNodeOptions(readFileSync(join(repoRoot, 'dist/bundle/flush/node-options'), 'latin1'));
   const child = spawn(process.execPath, [...nodeOptions, '-e', SERVER, socketPath], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);

@@ -14,8 +14,8 @@
  * elsewhere in the meantime are kept; if the installed entry itself was
  * changed, there is nothing safe to do and the caller refuses.
  *
- * Exports: LAUNCHER_NAME, launcherScript, isOurLauncher, ServiceEntry,
- * findServiceEntries, installedText, restoredText.
+ * Exports: LAUNCHER_NAME, parseNodeOptions, launcherScript, isOurLauncher,
+ * ServiceEntry, findServiceEntries, installedText, restoredText.
  */
 import { editMasterCf, parseMasterEditArgs } from '../config/postconf/master-edit.js';
 import { FIELD_COMMAND, formatMasterEntry, parseMasterEntry, splitQuoted } from '../config/postconf/master-entry.js';
@@ -31,6 +31,14 @@ export const LAUNCHER_NAME = 'fastflush-flush';
 
 /** The second line of every launcher; how install and uninstall recognise their own file. */
 const LAUNCHER_MARKER = '# Written by `fastflush install`';
+
+/**
+ * The node options of the build's dist/bundle/flush/node-options: white-space
+ * separated words on one line (bin/flush splits it the same way).
+ */
+export function parseNodeOptions(text: string): string[] {
+  return text.split(/\s+/).filter((word) => word !== '');
+}
 
 /** A word for sh, inside single quotes. */
 function shellQuote(word: string): string {

@@ -46,7 +46,8 @@ import { checkMailOwner, type PasswdEntry } from '../lifecycle/privileges.js';
 import { msg } from '../util/msg.js';
 import { loadCliConfig } from './config.js';
 import {
-  LAUNCHER_NAME, findServiceEntries, installedText, isOurLauncher, launcherScript, restoredText, type ServiceEntry,
+  LAUNCHER_NAME, findServiceEntries, installedText, isOurLauncher, launcherScript, parseNodeOptions, restoredText,
+  type ServiceEntry,
 } from './install-plan.js';
 
 export interface InstallOptions {
@@ -187,7 +188,7 @@ function checkQueue(inst: Instance, owner: PasswdEntry): void {
 function launcherText(): string {
   if (!isFile(DAEMON_SCRIPT)) msg.fatal(`${DAEMON_SCRIPT} is missing; run npm install (or npm run build) first`);
   if (!isFile(DAEMON_NODE_OPTIONS)) msg.fatal(`${DAEMON_NODE_OPTIONS} is missing; run npm install (or npm run build) first`);
-  const nodeOptions = readText(DAEMON_NODE_OPTIONS).split(/\s+/).filter((word) => word !== '');
+  const nodeOptions = parseNodeOptions(readText(DAEMON_NODE_OPTIONS));
   return launcherScript(realpathSync(process.execPath), nodeOptions, realpathSync(DAEMON_SCRIPT));
 }
 

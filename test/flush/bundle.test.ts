@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseNodeOptions } from '../../src/cli/install-plan.js';
 import { flushRequest } from '../../src/protocol/flush-messages.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -94,7 +95,7 @@ const warm = compileDaemon(readFileSync(process.argv[2])).script;
 const topLevelOnly = compileDaemon(undefined).script.createCachedData();
 process.stdout.write(JSON.stringify({ rejected: warm.cachedDataRejected, warm: readFileSync(process.argv[2]).length,
   topLevelOnly: topLevelOnly.length }));`;
-  const nodeOptions = readFileSync(join(repoRoot, DIR, 'node-options'), 'latin1').split(/\s+/).filter((word) => word !== '');
+  const nodeOptions = parseNodeOptions(readFileSync(join(repoRoot, DIR, 'node-options'), 'latin1'));
   const result = spawnSync(process.execPath, [...nodeOptions, '-e', probe, join(repoRoot, LOADER), join(repoRoot, CACHE)],
     { env: {}, encoding: 'utf8' });
   const sizes = JSON.parse(result.stdout || '{}') as { rejected?: boolean; warm?: number; topLevelOnly?: number };
