@@ -14,12 +14,30 @@
  *                              joins libuv's thread pool, so a flock() blocked
  *                              there (another process holds the lock) would
  *                              keep a fatally failed daemon alive.
- *   dup(fd)                    fcntl(F_DUPFD_CLOEXEC): a second descriptor for
- *                              a listen socket, so that closing a Node server
- *                              (the only way to stop accepting) keeps master's.
  *   setTimes(path, seconds)    utimensat(2) setting atime and mtime to whole
  *                              seconds; returns 0 or the errno value.
  *   renameFile(from, to)       rename(2); returns 0 or the errno value.
+ *
+ * Client connections without Node's net.Socket (src/lifecycle/socket-client.ts):
+ * a stream object per connection costs more CPU than a whole flush request,
+ * so the daemon accepts, reads and writes with plain system calls and asks
+ * libuv only to say when a descriptor is ready.
+ *   setNonBlocking(fd)         sets O_NONBLOCK; throws on error.
+ *   acceptSocket(fd)           accept4(2), the new socket non-blocking and
+ *                              close-on-exec; its fd, or minus the errno value.
+ *   readSocket(fd, buffer)     read(2) into buffer; the bytes read (0: end of
+ *                              file), or minus the errno value.
+ *   writeSocket(fd, buffer, offset)  send(2) of buffer[offset..], never
+ *                              blocking, without SIGPIPE; bytes sent, or minus
+ *                              the errno value.
+ *   watchFd(fd, callback)      a libuv poll handle for fd, not yet started;
+ *                              callback(events) gets UV_READABLE/UV_WRITABLE
+ *                              bits, or minus the errno value libuv reports.
+ *   watchStart(watcher, events), watchStop(watcher), watchClose(watcher)
+ *                              uv_poll_start, uv_poll_stop, and uv_close (the
+ *                              handle is freed when libuv is done with it;
+ *                              close the fd after watchClose, never before;
+ *                              a closed watcher throws when used).
  *
  * Errors are thrown as Error objects whose `errno` property holds the positive
  * errno value; src/native/posix.ts turns it into Node's usual `code` string.
@@ -42,6 +60,30 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * libuv, from the node binary that loads us (Node-API hands out its loop with
+ * napi_get_uv_event_loop). node-api-headers carries no uv.h and nothing may
+ * be downloaded at install, so the few functions used are declared here.
+ * libuv keeps its ABI stable across 1.x, and the handle is used opaquely (its
+ * size from uv_handle_size, its data through the accessors), so no structure
+ * layout is assumed. The constants are uv.h's.
+ */
+typedef struct uv_loop_s uv_loop_t;
+typedef struct uv_handle_s uv_handle_t;
+typedef struct uv_poll_s uv_poll_t;
+typedef void (*uv_poll_cb)(uv_poll_t *handle, int status, int events);
+typedef void (*uv_close_cb)(uv_handle_t *handle);
+extern size_t uv_handle_size(int type);
+extern void *uv_handle_get_data(const uv_handle_t *handle);
+extern void uv_handle_set_data(uv_handle_t *handle, void *data);
+extern int uv_poll_init(uv_loop_t *loop, uv_poll_t *handle, int fd);
+extern int uv_poll_start(uv_poll_t *handle, int events, uv_poll_cb cb);
+extern int uv_poll_stop(uv_poll_t *handle);
+extern void uv_close(uv_handle_t *handle, uv_close_cb close_cb);
+#define UV_POLL_HANDLE_TYPE 8
+#define UV_READABLE 1
+#define UV_WRITABLE 2
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
@@ -251,25 +293,6 @@ static void export_int(napi_env env, napi_value exports, const char *name, int n
     napi_set_named_property(env, exports, name, value);
 }
 
-static napi_value do_dup(napi_env env, napi_callback_info info)
-{
-    size_t argc = 1;
-    napi_value argv[1];
-    int32_t fd;
-    int copy;
-    napi_value result;
-
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-        napi_throw_type_error(env, NULL, "dup(fd): fd must be a number");
-        return NULL;
-    }
-    if ((copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
-        return throw_errno(env, "dup", errno);
-    CHECK(napi_create_int32(env, copy, &result));
-    return result;
-}
-
 static napi_value do_exit_now(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
@@ -342,6 +365,248 @@ static napi_value do_rename_file(napi_env env, napi_callback_info info)
     return errno_result(env, rename(from, to) == 0 ? 0 : errno);
 }
 
+static napi_value int_result(napi_env env, int32_t number)
+{
+    napi_value result;
+
+    napi_create_int32(env, number, &result);
+    return result;
+}
+
+static napi_value do_set_non_blocking(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    int32_t fd;
+    int flags;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
+        napi_throw_type_error(env, NULL, "setNonBlocking(fd): fd must be a number");
+        return NULL;
+    }
+    if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return throw_errno(env, "fcntl", errno);
+    return NULL;
+}
+
+static napi_value do_accept_socket(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    int32_t fd;
+    int client;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
+        napi_throw_type_error(env, NULL, "acceptSocket(fd): fd must be a number");
+        return NULL;
+    }
+    do
+        client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (client < 0 && errno == EINTR);
+    return int_result(env, client >= 0 ? client : -errno);
+}
+
+/* fd and a Buffer's bytes from (fd, buffer, ...); 0 after throwing. */
+static int get_fd_and_buffer(napi_env env, napi_value *argv, size_t argc, int32_t *fd,
+                             void **data, size_t *length, const char *usage)
+{
+    bool is_buffer = false;
+
+    if (argc < 2 || !get_int_arg(env, argv[0], fd)
+        || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer
+        || napi_get_buffer_info(env, argv[1], data, length) != napi_ok) {
+        napi_throw_type_error(env, NULL, usage);
+        return 0;
+    }
+    return 1;
+}
+
+static napi_value do_read_socket(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2, length;
+    napi_value argv[2];
+    int32_t fd;
+    void *data;
+    ssize_t count;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (!get_fd_and_buffer(env, argv, argc, &fd, &data, &length, "readSocket(fd, buffer)"))
+        return NULL;
+    if (length > INT32_MAX)
+        length = INT32_MAX;
+    do
+        count = read(fd, data, length);
+    while (count < 0 && errno == EINTR);
+    return int_result(env, count >= 0 ? (int32_t) count : -errno);
+}
+
+static napi_value do_write_socket(napi_env env, napi_callback_info info)
+{
+    size_t argc = 3, length;
+    napi_value argv[3];
+    int32_t fd, offset;
+    void *data;
+    ssize_t count;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (!get_fd_and_buffer(env, argv, argc, &fd, &data, &length, "writeSocket(fd, buffer, offset)"))
+        return NULL;
+    if (argc < 3 || !get_int_arg(env, argv[2], &offset) || offset < 0 || (size_t) offset > length) {
+        napi_throw_range_error(env, NULL, "writeSocket: offset out of range");
+        return NULL;
+    }
+    length -= (size_t) offset;
+    if (length > INT32_MAX)
+        length = INT32_MAX;
+    do
+        count = send(fd, (char *) data + offset, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (count < 0 && errno == EINTR);
+    return int_result(env, count >= 0 ? (int32_t) count : -errno);
+}
+
+/*
+ * A poll handle and what its callback needs. The callback runs through
+ * napi_make_callback, so that promise reactions queued by it run before libuv
+ * goes on (as after any Node I/O callback).
+ */
+typedef struct {
+    napi_env env;
+    uv_poll_t *handle;
+    napi_ref callback;
+    napi_async_context context;
+} fd_watcher;
+
+static void watcher_event(uv_poll_t *handle, int status, int events)
+{
+    fd_watcher *watcher = uv_handle_get_data((uv_handle_t *) handle);
+    napi_env env = watcher->env;
+    napi_handle_scope scope;
+    napi_value callback, resource, arg, exception;
+
+    if (watcher->callback == NULL)
+        return;
+    napi_open_handle_scope(env, &scope);
+    napi_get_reference_value(env, watcher->callback, &callback);
+    napi_create_object(env, &resource);
+    napi_create_int32(env, status < 0 ? status : events, &arg);
+    if (napi_make_callback(env, watcher->context, resource, callback, 1, &arg, NULL) == napi_pending_exception
+        && napi_get_and_clear_last_exception(env, &exception) == napi_ok)
+        napi_fatal_exception(env, exception);
+    napi_close_handle_scope(env, scope);
+}
+
+static void watcher_closed(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+/* The JS object is gone: the handle too, if JS never closed it. */
+static void watcher_finalize(napi_env env, void *data, void *hint)
+{
+    fd_watcher *watcher = data;
+
+    (void) env;
+    (void) hint;
+    if (watcher->callback != NULL)
+        uv_close((uv_handle_t *) watcher->handle, watcher_closed);
+    free(watcher);
+}
+
+static napi_value do_watch_fd(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2], name, external;
+    int32_t fd;
+    uv_loop_t *loop;
+    fd_watcher *watcher;
+    int err;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 2 || !get_int_arg(env, argv[0], &fd)) {
+        napi_throw_type_error(env, NULL, "watchFd(fd, callback) expects a number and a function");
+        return NULL;
+    }
+    CHECK(napi_get_uv_event_loop(env, (struct uv_loop_s **) &loop));
+    watcher = calloc(1, sizeof(*watcher));
+    if (watcher == NULL || (watcher->handle = calloc(1, uv_handle_size(UV_POLL_HANDLE_TYPE))) == NULL) {
+        free(watcher);
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    if ((err = uv_poll_init(loop, watcher->handle, fd)) < 0) {
+        free(watcher->handle);
+        free(watcher);
+        return throw_errno(env, "uv_poll_init", -err);
+    }
+    watcher->env = env;
+    uv_handle_set_data((uv_handle_t *) watcher->handle, watcher);
+    CHECK(napi_create_reference(env, argv[1], 1, &watcher->callback));
+    CHECK(napi_create_string_utf8(env, "fastflush:watch", NAPI_AUTO_LENGTH, &name));
+    CHECK(napi_async_init(env, NULL, name, &watcher->context));
+    CHECK(napi_create_external(env, watcher, watcher_finalize, NULL, &external));
+    return external;
+}
+
+/* The watcher behind argv[0]; NULL after throwing (also once it is closed). */
+static fd_watcher *get_watcher(napi_env env, napi_value value)
+{
+    fd_watcher *watcher = NULL;
+
+    if (napi_get_value_external(env, value, (void **) &watcher) != napi_ok || watcher == NULL
+        || watcher->callback == NULL) {
+        napi_throw_type_error(env, NULL, "not an open watcher");
+        return NULL;
+    }
+    return watcher;
+}
+
+static napi_value do_watch_start(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2];
+    int32_t events;
+    fd_watcher *watcher;
+    int err;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 2 || (watcher = get_watcher(env, argv[0])) == NULL || !get_int_arg(env, argv[1], &events))
+        return NULL;
+    if ((err = uv_poll_start(watcher->handle, events, watcher_event)) < 0)
+        return throw_errno(env, "uv_poll_start", -err);
+    return NULL;
+}
+
+static napi_value do_watch_stop(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    fd_watcher *watcher;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || (watcher = get_watcher(env, argv[0])) == NULL)
+        return NULL;
+    uv_poll_stop(watcher->handle);
+    return NULL;
+}
+
+static napi_value do_watch_close(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    fd_watcher *watcher;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || (watcher = get_watcher(env, argv[0])) == NULL)
+        return NULL;
+    napi_delete_reference(env, watcher->callback);
+    watcher->callback = NULL;
+    napi_async_destroy(env, watcher->context);
+    uv_close((uv_handle_t *) watcher->handle, watcher_closed);
+    return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
     export_function(env, exports, "flock", do_flock);
@@ -349,14 +614,23 @@ static napi_value init(napi_env env, napi_value exports)
     export_function(env, exports, "chroot", do_chroot);
     export_function(env, exports, "dgramOpen", do_dgram_open);
     export_function(env, exports, "dgramSend", do_dgram_send);
-    export_function(env, exports, "dup", do_dup);
     export_function(env, exports, "exitNow", do_exit_now);
     export_function(env, exports, "setTimes", do_set_times);
     export_function(env, exports, "renameFile", do_rename_file);
+    export_function(env, exports, "setNonBlocking", do_set_non_blocking);
+    export_function(env, exports, "acceptSocket", do_accept_socket);
+    export_function(env, exports, "readSocket", do_read_socket);
+    export_function(env, exports, "writeSocket", do_write_socket);
+    export_function(env, exports, "watchFd", do_watch_fd);
+    export_function(env, exports, "watchStart", do_watch_start);
+    export_function(env, exports, "watchStop", do_watch_stop);
+    export_function(env, exports, "watchClose", do_watch_close);
     export_int(env, exports, "LOCK_SH", LOCK_SH);
     export_int(env, exports, "LOCK_EX", LOCK_EX);
     export_int(env, exports, "LOCK_NB", LOCK_NB);
     export_int(env, exports, "LOCK_UN", LOCK_UN);
+    export_int(env, exports, "UV_READABLE", UV_READABLE);
+    export_int(env, exports, "UV_WRITABLE", UV_WRITABLE);
     return exports;
 }
 

@@ -7,9 +7,12 @@
  * the service it runs: the service hands in a SingleServerSpec.
  *
  * Deviations from C, and why:
- *  - Connections are served concurrently inside one process. libuv accepts
- *    every pending connection as soon as the listen socket is readable, so
- *    the C rhythm of "lock, accept one, unlock, serve" cannot be copied. A
+ *  - Connections are served concurrently inside one process: a Node process
+ *    costs tens of milliseconds to start, so the C rhythm of "lock, accept
+ *    one, unlock, serve, repeat" with many processes would cost far more than
+ *    the requests. Connections are accepted and served with plain system
+ *    calls (socket-client.ts), one accept at a time, whenever the listen
+ *    socket is readable and the process is still taking clients. A
  *    listening process is available to master; every completed connection is
  *    still reported (TAKEN+AVAIL), so master's use count and its start-up
  *    throttle see what they see with C children, and a process near max_use
@@ -55,7 +58,6 @@
 import createDebug from 'debug';
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
-import net from 'node:net';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -63,9 +65,10 @@ import { isatty } from 'node:tty';
 import { ConfigError } from '../config/errors.js';
 import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
-import { dup, exitNow, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { exitNow, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
 import { FatalError, msg } from '../util/msg.js';
 import { StreamClient, type ClientStream } from './client-stream.js';
+import { ListenSocket, SocketClient } from './socket-client.js';
 import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
 import { parseGeneration, parseServerOptions, type ServerOptions } from './options.js';
@@ -82,6 +85,8 @@ const MASTER_LISTEN_FD = 6;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Long enough for master to see a waiting client and fork, short for that client. */
 const SUCCESSOR_PAUSE_MS = 5;
+/** How long accepting pauses after accept(2) failed for want of descriptors or memory. */
+const ACCEPT_RETRY_MS = 100;
 
 export interface ServerContext {
   config: MailConfig;
@@ -319,12 +324,15 @@ interface LoopSettings {
 
 /** The semi-resident server: listen, serve, and decide when to exit. */
 class ListenerLoop {
-  private readonly active = new Set<StreamClient>();
-  private readonly servers: net.Server[] = [];
+  private readonly active = new Set<SocketClient>();
+  private readonly listeners: ListenSocket[] = [];
   private readonly watchdog: Watchdog;
   private readonly availability: MasterAvailability;
   private readonly successor: SuccessorPolicy;
   private successorRequested = false;
+  private pausedForSuccessor = false;
+  /** Set while accepting is paused after an accept(2) failure of ours. */
+  private acceptPause: NodeJS.Timeout | undefined;
   private lastStatus: Promise<boolean> = Promise.resolve(true);
   private idleTimer: NodeJS.Timeout | undefined;
   private accepted = 0;
@@ -381,7 +389,7 @@ class ListenerLoop {
     this.retiring = true;
     this.stopIdleTimer();
     this.watchdog.stop();
-    for (const server of this.servers) server.close();
+    for (const listener of this.listeners) listener.close();
     if (this.settings.lockFd !== undefined) {
       try {
         flockSync(this.settings.lockFd, LOCK_UN);
@@ -423,46 +431,51 @@ class ListenerLoop {
       this.releaseListenToken();
       return;
     }
-    this.startAccepting(false);
+    this.openListeners();
+    this.startAccepting();
     debug('listening on %d socket(s)', this.options.socketCount);
   }
 
-  /**
-   * Accepts on duplicates of master's listen sockets: closing a Node server
-   * is the only way to stop accepting, and it closes the descriptor it was
-   * given, while fd 6 onwards must stay open for pausing and resuming.
-   */
-  private startAccepting(resuming: boolean): void {
+  /** master's listen sockets, fd 6 onwards; they stay open while accepting pauses. */
+  private openListeners(): void {
     for (let index = 0; index < this.options.socketCount; index += 1) {
       const fd = MASTER_LISTEN_FD + index;
-      let copy: number;
       try {
-        copy = dup(fd);
+        this.listeners.push(new ListenSocket(
+          fd,
+          (client) => this.guard(() => this.accept(client)),
+          (error) => this.guard(() => this.acceptFailed(error)),
+        ));
       } catch (error) {
-        if (resuming) {
-          // Out of descriptors while resuming: let a fresh process take over.
-          msg.warn(`listen on fd ${fd}: ${describeError(error)}`);
-          this.retire();
-          return;
-        }
-        return msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
+        msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
       }
-      // Paused sockets: nothing is read before the service asks. Half-open:
-      // a client may shut down its sending side and still wait for the reply.
-      const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
-        this.guard(() => this.accept(socket));
-      });
-      server.on('error', (error) => this.guard(() => {
-        if (!server.listening) msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
-        msg.error(`accept connection: ${describeError(error)}`);
-      }));
-      server.listen({ fd: copy });
-      this.servers.push(server);
     }
   }
 
+  private startAccepting(): void {
+    for (const listener of this.listeners) listener.start();
+  }
+
   private stopAccepting(): void {
-    for (const server of this.servers.splice(0)) server.close();
+    for (const listener of this.listeners) listener.stop();
+  }
+
+  /**
+   * accept(2) failed for a reason of ours (out of descriptors or memory):
+   * log it as C does; then pause accepting, since the socket stays readable,
+   * and leave the clients queued in the kernel until a connection of ours has
+   * ended or a moment has passed.
+   */
+  private acceptFailed(error: NodeJS.ErrnoException): void {
+    msg.error(`accept connection: ${describeError(error)}`);
+    this.stopAccepting();
+    this.acceptPause ??= setTimeout(() => this.guard(() => this.resumeAccepting()), ACCEPT_RETRY_MS);
+  }
+
+  private resumeAccepting(): void {
+    if (this.acceptPause !== undefined) clearTimeout(this.acceptPause);
+    this.acceptPause = undefined;
+    if (!this.retiring && !this.pausedForSuccessor) this.startAccepting();
   }
 
   /**
@@ -476,18 +489,20 @@ class ListenerLoop {
     debug('asking master for a successor after %d connections', this.accepted);
     this.availability.unavailable();
     this.stopAccepting();
+    this.pausedForSuccessor = true;
     setTimeout(() => this.guard(() => {
-      if (!this.retiring) this.startAccepting(true);
+      this.pausedForSuccessor = false;
+      this.resumeAccepting();
     }), SUCCESSOR_PAUSE_MS);
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(fd: number): void {
     this.accepted += 1;
     if (this.active.size === 0) {
       this.stopIdleTimer();
       this.watchdog.start();
     }
-    const client = StreamClient.fromSocket(socket, `${this.ctx.serviceName} socket`, this.settings.ipcTimeout);
+    const client = new SocketClient(`${this.ctx.serviceName} socket`, fd, this.settings.ipcTimeout);
     this.active.add(client);
     if (msg.verbose) msg.info('connection established');
     const reason = this.retiring ? undefined : this.spec.retireReason?.(this.ctx);
@@ -500,15 +515,16 @@ class ListenerLoop {
       this.requestSuccessor();
     }
     serveClient(this.spec, client, this.ctx)
-      .then(() => client.close())
       .then(() => this.guard(() => this.release(client)), (error) => this.fail(error));
   }
 
-  private release(client: StreamClient): void {
+  private release(client: SocketClient): void {
+    client.close();
     if (this.settled) return;
     const wasOldest = this.active.values().next().value === client;
     this.active.delete(client);
     if (msg.verbose) msg.info('connection closed');
+    if (this.acceptPause !== undefined) this.resumeAccepting();
     const last = this.retiring && this.active.size === 0;
     // A retiring process ends available, as a C child does after its last use.
     this.availability.completed(!last && (this.retiring || this.successorRequested));

@@ -7,12 +7,18 @@
  * (normally EOF, when master exits or reloads and closes its end) means
  * "master is gone".
  *
+ * Records are sent with one send(2) of our own, which costs a fraction of a
+ * stream write; the Node socket on the descriptor watches for master going
+ * away, and takes the rest of a record only when master has let the socket
+ * buffer fill up (later records then queue behind it, so the order holds).
+ *
  * Exports: MASTER_STATUS_FD, MASTER_STAT_TAKEN, MASTER_STAT_AVAIL,
  * encodeStatus, MasterStatusChannel.
  */
 import { fstatSync } from 'node:fs';
 import net from 'node:net';
 import { endianness } from 'node:os';
+import { EAGAIN, writeSocket } from '../native/posix.js';
 
 export const MASTER_STATUS_FD = 5;
 export const MASTER_STAT_TAKEN = 0;
@@ -47,7 +53,7 @@ export class MasterStatusChannel {
   constructor(
     private readonly pid: number,
     private readonly generation: number,
-    fd = MASTER_STATUS_FD,
+    private readonly fd = MASTER_STATUS_FD,
   ) {
     if (!fstatSync(fd).isSocket()) throw new Error(`fd ${fd} is not a socket`);
     this.socket = new net.Socket({ fd, readable: true, writable: true });
@@ -79,7 +85,16 @@ export class MasterStatusChannel {
    */
   notify(statuses: readonly number[]): Promise<boolean> {
     if (this.gone) return Promise.resolve(false);
-    const data = Buffer.concat(statuses.map((status) => encodeStatus(this.pid, this.generation, status)));
+    let data = Buffer.concat(statuses.map((status) => encodeStatus(this.pid, this.generation, status)));
+    if (this.socket.writableLength === 0) {
+      const sent = writeSocket(this.fd, data, 0);
+      if (sent === data.length) return Promise.resolve(true);
+      if (sent < 0 && -sent !== EAGAIN) {
+        this.lose();
+        return Promise.resolve(false);
+      }
+      data = data.subarray(Math.max(sent, 0));
+    }
     return new Promise((resolve) => {
       this.socket.write(data, (error) => {
         if (error) this.lose();

@@ -9,10 +9,15 @@
  * Exports:
  *   flockSync(fd, op)      blocking or LOCK_NB flock; throws NodeJS.ErrnoException
  *   flockAsync(fd, op)     Promise; the blocking wait runs on a libuv pool thread
- *   chroot(path), dgramOpen(path), dgramSend(fd, data), dup(fd), exitNow(status)
+ *   chroot(path), dgramOpen(path), dgramSend(fd, data), exitNow(status)
  *   setTimes(path, seconds), renameFile(from, to)
  *                          null, or the errno code string; never throw (see posix.c)
- *   LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN
+ *   setNonBlocking(fd), acceptSocket(fd), readSocket(fd, buffer),
+ *   writeSocket(fd, buffer, offset)
+ *                          sockets without net.Socket: a count or fd, or minus
+ *                          the errno value (compare with the E* constants below)
+ *   FdWatcher              libuv's readiness events for one descriptor
+ *   LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, READABLE, WRITABLE, EAGAIN, EINTR
  *
  * The addon is loaded eagerly at import time: after chroot nothing can be
  * loaded lazily.
@@ -20,16 +25,29 @@
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 
+/** The addon's poll handle (a Node-API external). */
+declare const watcherBrand: unique symbol;
+type WatcherHandle = { readonly [watcherBrand]: true };
+
 interface PosixAddon {
   flock(fd: number, op: number): void;
   flockAsync(fd: number, op: number, callback: (errno: number) => void): void;
   chroot(path: string): void;
   dgramOpen(path: string): number;
   dgramSend(fd: number, data: Buffer): void;
-  dup(fd: number): number;
   exitNow(status: number): never;
   setTimes(path: string, seconds: number): number;
   renameFile(from: string, to: string): number;
+  setNonBlocking(fd: number): void;
+  acceptSocket(fd: number): number;
+  readSocket(fd: number, buffer: Buffer): number;
+  writeSocket(fd: number, buffer: Buffer, offset: number): number;
+  watchFd(fd: number, callback: (events: number) => void): WatcherHandle;
+  watchStart(watcher: WatcherHandle, events: number): void;
+  watchStop(watcher: WatcherHandle): void;
+  watchClose(watcher: WatcherHandle): void;
+  UV_READABLE: number;
+  UV_WRITABLE: number;
   LOCK_SH: number;
   LOCK_EX: number;
   LOCK_NB: number;
@@ -112,12 +130,85 @@ export function dgramSend(fd: number, data: Buffer): void {
   }
 }
 
-/** A close-on-exec duplicate of fd (fcntl F_DUPFD_CLOEXEC). */
-export function dup(fd: number): number {
+export const READABLE = addon.UV_READABLE;
+export const WRITABLE = addon.UV_WRITABLE;
+export const EAGAIN = osConstants.errno.EAGAIN;
+export const EINTR = osConstants.errno.EINTR;
+
+/** An Error as Node's own system calls make them, for an errno value from the addon. */
+export function errnoError(syscall: string, errno: number): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`${syscall}: ${errnoCode(errno)}`);
+  error.errno = errno;
+  error.code = errnoCode(errno);
+  error.syscall = syscall;
+  return error;
+}
+
+export function setNonBlocking(fd: number): void {
   try {
-    return addon.dup(fd);
+    addon.setNonBlocking(fd);
   } catch (error) {
     throw withCode(error, 'fcntl');
+  }
+}
+
+/** accept4(2): the connection's fd (non-blocking, close-on-exec), or minus the errno value. */
+export function acceptSocket(fd: number): number {
+  return addon.acceptSocket(fd);
+}
+
+/** read(2) into buffer: bytes read (0 at end of file), or minus the errno value. */
+export function readSocket(fd: number, buffer: Buffer): number {
+  return addon.readSocket(fd, buffer);
+}
+
+/** send(2) of buffer from offset, never blocking: bytes sent, or minus the errno value. */
+export function writeSocket(fd: number, buffer: Buffer, offset: number): number {
+  return addon.writeSocket(fd, buffer, offset);
+}
+
+/**
+ * Readiness of one descriptor from libuv's event loop (uv_poll). onReady gets
+ * the READABLE/WRITABLE bits that are ready, or an errno value when libuv
+ * reports an error (the next system call on the descriptor tells what).
+ * close() before closing the descriptor; a closed watcher must not be used.
+ * Asking for what is already being watched costs nothing (uv_poll_start
+ * itself would remove and re-add the descriptor: two epoll_ctl calls).
+ */
+export class FdWatcher {
+  private readonly handle: WatcherHandle;
+  private watching = 0;
+
+  constructor(fd: number, onReady: (events: number, errno: number) => void) {
+    try {
+      this.handle = addon.watchFd(fd, (events) => {
+        if (events < 0) onReady(0, -events);
+        else onReady(events, 0);
+      });
+    } catch (error) {
+      throw withCode(error, 'uv_poll_init');
+    }
+  }
+
+  start(events: number): void {
+    if (events === this.watching) return;
+    try {
+      addon.watchStart(this.handle, events);
+    } catch (error) {
+      throw withCode(error, 'uv_poll_start');
+    }
+    this.watching = events;
+  }
+
+  stop(): void {
+    if (this.watching === 0) return;
+    addon.watchStop(this.handle);
+    this.watching = 0;
+  }
+
+  close(): void {
+    addon.watchClose(this.handle);
+    this.watching = 0;
   }
 }
 

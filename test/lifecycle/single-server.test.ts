@@ -1,11 +1,13 @@
 /*
  * single-server.test.ts - the skeleton serving connections under a fake
  * master(8): status records, max_use, max_idle, master going away, timeouts,
- * the accept lock, -s, privileges, postlog logging and -S.
+ * reads and writes that must wait, accept(2) out of descriptors, the accept
+ * lock, -s, privileges, postlog logging and -S.
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasPython, startDgramReceiver } from './dgram-receiver.js';
@@ -206,6 +208,94 @@ test('ipc_timeout ends a client that sends nothing; the process serves the next 
       const next = await request(instance.listen.path, 'next\n');
       t.is(parseReply(next.reply).line, 'next');
       t.deepEqual(await child.waitForUses(2), { uses: 2, available: true });
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      reap(t, child);
+    }
+  });
+});
+
+/** Sends the pieces with a pause between them (ending the sending side after the last when asked); the whole reply. */
+function requestInPieces(path: string, pieces: string[], pauseMs: number, endAfter: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ path, allowHalfOpen: true });
+    let reply = '';
+    socket.on('data', (data: Buffer) => { reply += data.toString('latin1'); });
+    socket.on('end', () => {
+      socket.end();
+      resolve(reply);
+    });
+    socket.on('error', reject);
+    void (async () => {
+      for (const [index, piece] of pieces.entries()) {
+        if (index > 0) await sleep(pauseMs);
+        socket.write(piece);
+      }
+      if (endAfter) socket.end();
+    })();
+  });
+}
+
+test('a request that arrives in pieces is read as it comes; a client that shut down its sending side still gets its reply', async (t) => {
+  await withInstance('', async (instance) => {
+    const child = instance.spawn(MASTER_ARGS);
+    try {
+      const slow = await requestInPieces(instance.listen.path, ['pi', 'ec', 'es\n'], 300, false);
+      t.is(parseReply(slow).line, 'pieces');
+      const halfClosed = await requestInPieces(instance.listen.path, ['half', '-closed\n'], 100, true);
+      t.is(parseReply(halfClosed).line, 'half-closed');
+      t.deepEqual(await child.waitForUses(2), { uses: 2, available: true });
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      reap(t, child);
+    }
+  });
+});
+
+test('a reply larger than the socket buffer: the write waits for a slow reader and completes; a client that never reads is ended by ipc_timeout', async (t) => {
+  await withInstance('ipc_timeout = 2s\n', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-V']);
+    let stuck: net.Socket | undefined;
+    try {
+      const size = 8 * 1024 * 1024;
+      const whole = await request(instance.listen.path, `big ${size}\n`);
+      t.is(whole.error, undefined);
+      t.is(whole.reply, `${'x'.repeat(size)}\n`);
+
+      // This client never reads: the server's write waits, then gives up after ipc_timeout.
+      stuck = net.connect(instance.listen.path);
+      stuck.pause();
+      stuck.write(`big ${size}\n`);
+      await child.waitForStderr(/^postfix\/flush: warning: flush socket: Connection timed out$/m);
+      t.is(parseReply((await request(instance.listen.path, 'next\n')).reply).line, 'next');
+      t.deepEqual(await child.waitForUses(3), { uses: 3, available: true });
+      child.closeStatus();
+      t.is((await child.exit).code, 0);
+    } finally {
+      stuck?.destroy();
+      reap(t, child);
+    }
+  });
+});
+
+test('accept(2) out of descriptors: the error is logged as C logs it, the clients wait in the backlog and are all served', async (t) => {
+  await withInstance('', async (instance) => {
+    const child = instance.spawn([...MASTER_ARGS, '-V']);
+    try {
+      t.is(parseReply((await request(instance.listen.path, 'ready\n')).reply).line, 'ready');
+      const pid = child.child.pid as number;
+      // Room for two connections; the next accept(2) fails with EMFILE.
+      const limit = readdirSync(`/proc/${pid}/fd`).length + 2;
+      const prlimit = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]);
+      t.is(prlimit.status, 0, prlimit.stderr?.toString());
+      const replies = await Promise.all(Array.from({ length: 8 }, (_, index) => request(instance.listen.path, `delay 300 ${index}\n`)));
+      t.deepEqual(replies.map((result) => result.error), Array.from({ length: 8 }, () => undefined));
+      t.deepEqual(replies.map((result) => parseReply(result.reply).line).sort(),
+        Array.from({ length: 8 }, (_, index) => `delay 300 ${index}`));
+      t.regex(child.stderr, /^postfix\/flush: error: accept connection: Too many open files$/m);
+      t.deepEqual(await child.waitForUses(9), { uses: 9, available: true });
       child.closeStatus();
       t.is((await child.exit).code, 0);
     } finally {
