@@ -2,9 +2,10 @@
  * posix.ts - typed access to the in-repo N-API addon (native/posix.c).
  *
  * Node.js has no flock(2), chroot(2) or UNIX datagram sockets. We build a
- * ~200-line addon instead of depending on fs-ext (nan-based, flock only) so the
- * same small, auditable piece also gives chroot for issue-5 style jails and the
- * datagram socket that postlogd and syslog need.
+ * small addon instead of depending on fs-ext (nan-based, flock only) so the
+ * same auditable piece also gives chroot for issue-5 style jails, the
+ * datagram socket that postlogd and syslog need, and the plain socket calls
+ * the daemon serves its clients with (lifecycle/socket-client.ts).
  *
  * Exports:
  *   flockSync(fd, op)      blocking or LOCK_NB flock; throws NodeJS.ErrnoException
@@ -97,11 +98,7 @@ export function flockAsync(fd: number, op: number): Promise<void> {
         resolve();
         return;
       }
-      const err: NodeJS.ErrnoException = new Error(`flock: ${errnoCode(errno)}`);
-      err.errno = errno;
-      err.code = errnoCode(errno);
-      err.syscall = 'flock';
-      reject(err);
+      reject(errnoError('flock', errno));
     });
   });
 }
