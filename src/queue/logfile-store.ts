@@ -16,12 +16,15 @@
  * All file work is synchronous system calls (microseconds each); only a lock
  * that someone else holds is waited for asynchronously (logfile-lock.ts).
  *
- * Group commit: adds to one logfile that arrive while an earlier one waits
- * for the lock (a send in progress, another process's lock) join one batch,
- * which then does a single open + lock + write + unlock + close for all of
- * them, in arrival order. Each add resolves only once the batch's file is
- * closed. From the moment the lock is held to the close nothing awaits, so no
- * id can join a batch that is already being written.
+ * Group commit: adds to one logfile join one batch, which does a single
+ * open + lock + write + unlock + close for all of them, in arrival order. A
+ * batch starts its commit at the end of the event-loop turn that opened it
+ * (setImmediate), so the requests of clients whose sockets became readable
+ * together share one commit, and it keeps taking ids while it waits for the
+ * lock (a send in progress, another process's lock). Each add resolves only
+ * once the batch's file is closed. From the moment the lock is held to the
+ * close nothing awaits, so no id can join a batch that is already being
+ * written.
  *
  * A failed or short write (ENOSPC, EDQUOT, EIO, EFBIG) is undone with
  * ftruncate() back to the size before the write, so no partial line is left
@@ -142,7 +145,7 @@ export function appendQueueId(relPath: string, id: string): Promise<boolean> {
   const batch = newBatch();
   batch.ids.push(id);
   openBatches.set(relPath, batch);
-  void commitBatch(relPath, batch);
+  setImmediate(() => void commitBatch(relPath, batch));
   return batch.done;
 }
 

@@ -287,6 +287,30 @@ test.serial('concurrent adds to one logfile share one open and one write, lines 
   });
 });
 
+test.serial('adds from separate callbacks of one event-loop turn share one commit; the next turn starts a new one', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    const writes = spyOnFs('writeSync');
+    let results: boolean[];
+    let later: boolean;
+    try {
+      // As when several client sockets become readable together: each request is handled in
+      // its own callback, with the promise reactions of the one before already run.
+      const first = appendQueueId('flush/site', 'TURN1');
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      const second = appendQueueId('flush/site', 'TURN2');
+      results = await Promise.all([first, second]);
+      later = await appendQueueId('flush/site', 'NEXT1');
+    } finally {
+      writes.restore();
+    }
+    t.deepEqual(results, [true, true]);
+    t.true(later);
+    t.is(readFileSync('flush/site', 'latin1'), 'TURN1\nTURN2\nNEXT1\n');
+    t.is(writes.calls.length, 2);
+  });
+});
+
 test.serial('adds arriving while another process holds the lock go in together, each answered after its line is in', async (t) => {
   await inScratchDir(async () => {
     mkdirSync('flush');
