@@ -319,11 +319,12 @@ static int get_path_arg(napi_env env, napi_value value, char *buf)
     return 0;
 }
 
-static napi_value errno_result(napi_env env, int err)
+/* A number for JS: an errno value, a count, an fd, or minus an errno value. */
+static napi_value int_result(napi_env env, int32_t number)
 {
     napi_value result;
 
-    napi_create_int32(env, err, &result);
+    napi_create_int32(env, number, &result);
     return result;
 }
 
@@ -342,10 +343,10 @@ static napi_value do_set_times(napi_env env, napi_callback_info info)
         return NULL;
     }
     if ((err = get_path_arg(env, argv[0], path)) != 0)
-        return errno_result(env, err);
+        return int_result(env, err);
     times[0].tv_sec = times[1].tv_sec = (time_t) seconds;
     times[0].tv_nsec = times[1].tv_nsec = 0;
-    return errno_result(env, utimensat(AT_FDCWD, path, times, 0) == 0 ? 0 : errno);
+    return int_result(env, utimensat(AT_FDCWD, path, times, 0) == 0 ? 0 : errno);
 }
 
 static napi_value do_rename_file(napi_env env, napi_callback_info info)
@@ -361,30 +362,31 @@ static napi_value do_rename_file(napi_env env, napi_callback_info info)
         return NULL;
     }
     if ((err = get_path_arg(env, argv[0], from)) != 0 || (err = get_path_arg(env, argv[1], to)) != 0)
-        return errno_result(env, err);
-    return errno_result(env, rename(from, to) == 0 ? 0 : errno);
+        return int_result(env, err);
+    return int_result(env, rename(from, to) == 0 ? 0 : errno);
 }
 
-static napi_value int_result(napi_env env, int32_t number)
+/* The single fd argument of fn(fd); 0 after throwing a TypeError with `usage`. */
+static int get_fd_only(napi_env env, napi_callback_info info, int32_t *fd, const char *usage)
 {
-    napi_value result;
+    size_t argc = 1;
+    napi_value argv[1];
 
-    napi_create_int32(env, number, &result);
-    return result;
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1
+        || !get_int_arg(env, argv[0], fd)) {
+        napi_throw_type_error(env, NULL, usage);
+        return 0;
+    }
+    return 1;
 }
 
 static napi_value do_set_non_blocking(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
     int32_t fd;
     int flags;
 
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
-        napi_throw_type_error(env, NULL, "setNonBlocking(fd): fd must be a number");
+    if (!get_fd_only(env, info, &fd, "setNonBlocking(fd): fd must be a number"))
         return NULL;
-    }
     if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return throw_errno(env, "fcntl", errno);
     return NULL;
@@ -392,16 +394,11 @@ static napi_value do_set_non_blocking(napi_env env, napi_callback_info info)
 
 static napi_value do_accept_socket(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
     int32_t fd;
     int client;
 
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
-        napi_throw_type_error(env, NULL, "acceptSocket(fd): fd must be a number");
+    if (!get_fd_only(env, info, &fd, "acceptSocket(fd): fd must be a number"))
         return NULL;
-    }
     do
         client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     while (client < 0 && errno == EINTR);
@@ -483,15 +480,15 @@ static void watcher_event(uv_poll_t *handle, int status, int events)
     fd_watcher *watcher = uv_handle_get_data((uv_handle_t *) handle);
     napi_env env = watcher->env;
     napi_handle_scope scope;
-    napi_value callback, resource, arg, exception;
+    napi_value callback, receiver, arg, exception;
 
     if (watcher->callback == NULL)
         return;
     napi_open_handle_scope(env, &scope);
     napi_get_reference_value(env, watcher->callback, &callback);
-    napi_create_object(env, &resource);
+    napi_get_global(env, &receiver);
     napi_create_int32(env, status < 0 ? status : events, &arg);
-    if (napi_make_callback(env, watcher->context, resource, callback, 1, &arg, NULL) == napi_pending_exception
+    if (napi_make_callback(env, watcher->context, receiver, callback, 1, &arg, NULL) == napi_pending_exception
         && napi_get_and_clear_last_exception(env, &exception) == napi_ok)
         napi_fatal_exception(env, exception);
     napi_close_handle_scope(env, scope);

@@ -12,7 +12,8 @@
  * After an error or a timeout the stream stays failed: later calls reject with
  * the same error, as a Postfix VSTREAM keeps its error flag.
  *
- * Exports: ClientStream, StreamClient.
+ * Exports: ClientStream, StreamClient, timerMs, timeoutError (also used by
+ * socket-client.ts, the other ClientStream).
  */
 import type net from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -34,7 +35,13 @@ export interface ClientStream {
 /** Node's setTimeout fires at once for delays past 2^31-1 ms; longer limits are clamped. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function timeoutError(operation: string, name: string): NodeJS.ErrnoException {
+/** A limit in seconds (ipc_timeout, max_idle) as a setTimeout delay. */
+export function timerMs(seconds: number): number {
+  return Math.min(seconds * 1000, MAX_TIMER_MS);
+}
+
+/** The error of a read or write that waited ipc_timeout in vain ("read flush socket: Connection timed out"). */
+export function timeoutError(operation: string, name: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${operation} ${name}: Connection timed out`);
   error.code = 'ETIMEDOUT';
   error.errno = osConstants.errno.ETIMEDOUT;
@@ -57,7 +64,7 @@ export class StreamClient implements ClientStream {
     /** Whether close() ends and destroys the streams (not for the process's stdio). */
     private readonly owned: boolean,
   ) {
-    this.timeoutMs = Math.min(timeoutSeconds * 1000, MAX_TIMER_MS);
+    this.timeoutMs = timerMs(timeoutSeconds);
     const fail = (error: Error): void => {
       this.failure ??= error;
       this.wake?.();

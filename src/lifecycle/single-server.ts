@@ -67,7 +67,7 @@ import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
 import { exitNow, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
 import { FatalError, msg } from '../util/msg.js';
-import { StreamClient, type ClientStream } from './client-stream.js';
+import { StreamClient, timerMs, type ClientStream } from './client-stream.js';
 import { ListenSocket, SocketClient } from './socket-client.js';
 import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
@@ -82,7 +82,6 @@ export type { ClientStream } from './client-stream.js';
 const debug = createDebug('fastflush:lifecycle');
 
 const MASTER_LISTEN_FD = 6;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Long enough for master to see a waiting client and fork, short for that client. */
 const SUCCESSOR_PAUSE_MS = 5;
 /** How long accepting pauses after accept(2) failed for want of descriptors or memory. */
@@ -573,7 +572,7 @@ class ListenerLoop {
     this.idleTimer = setTimeout(() => this.guard(() => {
       if (msg.verbose) msg.info('idle timeout -- exiting');
       this.retire();
-    }), Math.min(this.settings.maxIdle * 1000, MAX_TIMER_MS));
+    }), timerMs(this.settings.maxIdle));
   }
 
   private stopIdleTimer(): void {

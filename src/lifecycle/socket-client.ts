@@ -27,10 +27,8 @@ import { constants as osConstants } from 'node:os';
 import {
   acceptSocket, EAGAIN, errnoError, FdWatcher, READABLE, readSocket, setNonBlocking, WRITABLE, writeSocket,
 } from '../native/posix.js';
-import type { ClientStream } from './client-stream.js';
+import { timeoutError, timerMs, type ClientStream } from './client-stream.js';
 
-/** Node's setTimeout fires at once for delays past 2^31-1 ms; longer limits are clamped. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** What one read takes at most (Node's own stream reads are this size). */
 const READ_CHUNK = 64 * 1024;
 
@@ -39,7 +37,7 @@ const READ_CHUNK = 64 * 1024;
  * accepted (Postfix's sane_accept treats them as "try again").
  */
 const CLIENT_GONE = new Set(['ECONNABORTED', 'ECONNRESET', 'ECONNREFUSED', 'EPROTO', 'EHOSTDOWN',
-  'EHOSTUNREACH', 'ENETDOWN', 'ENETUNREACH', 'ENOTCONN', 'EINTR']
+  'EHOSTUNREACH', 'ENETDOWN', 'ENETUNREACH', 'ENOTCONN']
   .map((name) => (osConstants.errno as Record<string, number>)[name])
   .filter((errno): errno is number => errno !== undefined));
 
@@ -97,14 +95,6 @@ export class ListenSocket {
   }
 }
 
-function timeoutError(operation: string, name: string): NodeJS.ErrnoException {
-  const error: NodeJS.ErrnoException = new Error(`${operation} ${name}: Connection timed out`);
-  error.code = 'ETIMEDOUT';
-  error.errno = osConstants.errno.ETIMEDOUT;
-  error.syscall = operation;
-  return error;
-}
-
 export class SocketClient implements ClientStream {
   private failure: Error | undefined;
   /** Made at the first wait; most connections never wait. */
@@ -114,7 +104,7 @@ export class SocketClient implements ClientStream {
   private readonly timeoutMs: number;
 
   constructor(readonly name: string, private readonly fd: number, timeoutSeconds: number) {
-    this.timeoutMs = Math.min(timeoutSeconds * 1000, MAX_TIMER_MS);
+    this.timeoutMs = timerMs(timeoutSeconds);
   }
 
   async readChunk(): Promise<Buffer | null> {

@@ -18,7 +18,7 @@
  *                          sockets without net.Socket: a count or fd, or minus
  *                          the errno value (compare with the E* constants below)
  *   FdWatcher              libuv's readiness events for one descriptor
- *   LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, READABLE, WRITABLE, EAGAIN, EINTR
+ *   LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, READABLE, WRITABLE, EAGAIN
  *
  * The addon is loaded eagerly at import time: after chroot nothing can be
  * loaded lazily.
@@ -130,7 +130,6 @@ export function dgramSend(fd: number, data: Buffer): void {
 export const READABLE = addon.UV_READABLE;
 export const WRITABLE = addon.UV_WRITABLE;
 export const EAGAIN = osConstants.errno.EAGAIN;
-export const EINTR = osConstants.errno.EINTR;
 
 /** An Error as Node's own system calls make them, for an errno value from the addon. */
 export function errnoError(syscall: string, errno: number): NodeJS.ErrnoException {
