@@ -167,12 +167,15 @@ async function race(pf: PostfixInstance, options: RaceOptions, log: (line: strin
       await sleep(options.killEveryMs * (0.5 + killerRandom()));
       // A busy victim that has served before: in the middle of a request (it holds a logfile
       // open) or listening (it holds the accept lock; synchronous queue I/O holds a logfile for
-      // microseconds only), and alive for VICTIM_MIN_AGE_MS under load. A process killed during its very
-      // first connection looks like a broken start-up to master, C's included.
+      // microseconds only), alive for VICTIM_MIN_AGE_MS under load, and seen to complete a
+      // connection. A process that has completed none, however old, has no use counted by
+      // master, which takes its death for a broken start-up, C's included: a successor that
+      // waited long for the accept lock, or a listener while the clients pause, is such a process.
       let victims: FlushProcess[] = [];
       for (let tries = 0; racing && victims.length === 0 && tries < 200; tries++) {
         const now = performance.now();
         victims = sampler.sample().filter((p) => now - (sampler.firstSeen.get(p.pid) ?? now) >= VICTIM_MIN_AGE_MS
+          && sampler.hasServed(p.pid)
           && (holdsLogfile(p.pid, pf.spoolDir) || acceptLockHolder(pf.spoolDir) === p.pid));
         if (victims.length === 0) await sleep(5);
       }
