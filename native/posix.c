@@ -17,6 +17,8 @@
  *   setTimes(path, seconds)    utimensat(2) setting atime and mtime to whole
  *                              seconds; returns 0 or the errno value.
  *   renameFile(from, to)       rename(2); returns 0 or the errno value.
+ *   isTerminal(fd)             isatty(3), without loading Node's tty module
+ *                              (which costs every daemon start a millisecond).
  *
  * Client connections without Node's net.Socket (src/lifecycle/socket-client.ts):
  * a stream object per connection costs more CPU than a whole flush request,
@@ -392,6 +394,17 @@ static napi_value do_set_non_blocking(napi_env env, napi_callback_info info)
     return NULL;
 }
 
+static napi_value do_is_terminal(napi_env env, napi_callback_info info)
+{
+    int32_t fd;
+    napi_value result;
+
+    if (!get_fd_only(env, info, &fd, "isTerminal(fd): fd must be a number"))
+        return NULL;
+    CHECK(napi_get_boolean(env, isatty(fd) == 1, &result));
+    return result;
+}
+
 static napi_value do_accept_socket(napi_env env, napi_callback_info info)
 {
     int32_t fd;
@@ -614,6 +627,7 @@ static napi_value init(napi_env env, napi_value exports)
     export_function(env, exports, "exitNow", do_exit_now);
     export_function(env, exports, "setTimes", do_set_times);
     export_function(env, exports, "renameFile", do_rename_file);
+    export_function(env, exports, "isTerminal", do_is_terminal);
     export_function(env, exports, "setNonBlocking", do_set_non_blocking);
     export_function(env, exports, "acceptSocket", do_accept_socket);
     export_function(env, exports, "readSocket", do_read_socket);

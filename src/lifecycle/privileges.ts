@@ -16,7 +16,6 @@
  *
  * Exports: PasswdEntry, lookupUser, checkMailOwner, enterJail.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chroot } from '../native/posix.js';
 import { msg } from '../util/msg.js';
@@ -45,6 +44,8 @@ export function lookupUser(name: string, passwdFile = '/etc/passwd'): PasswdEntr
   } catch {
     // No readable passwd file: NSS below may still know the user.
   }
+  // child_process is loaded only here: with the dgram module it brings, a millisecond or two of every start.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const result = spawnSync('/usr/bin/getent', ['passwd', name], { encoding: 'utf8' });
   if (result.status !== 0 || typeof result.stdout !== 'string') return undefined;
   return parsePasswdLine(result.stdout.trim());

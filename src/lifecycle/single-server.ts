@@ -55,17 +55,14 @@
  * Exports: SingleServerSpec, ServerContext, ClientStream, SingleServerDeps,
  * runSingleServer, exitProcess.
  */
-import createDebug from 'debug';
-import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, fstatSync, openSync } from 'node:fs';
 import { basename } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isatty } from 'node:tty';
 import { ConfigError } from '../config/errors.js';
 import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
-import { exitNow, flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { exitNow, flockAsync, flockSync, isTerminal, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { monotonicMs } from '../util/clock.js';
 import { FatalError, msg } from '../util/msg.js';
 import { StreamClient, timerMs, type ClientStream } from './client-stream.js';
 import { ListenSocket, SocketClient } from './socket-client.js';
@@ -79,7 +76,20 @@ import { Watchdog } from './watchdog.js';
 
 export type { ClientStream } from './client-stream.js';
 
-const debug = createDebug('fastflush:lifecycle');
+/** fastflush:lifecycle tracing: a no-op unless startTracing() found it asked for. */
+let debug: (format: string, ...args: unknown[]) => void = () => {};
+
+/**
+ * DEBUG=fastflush:* or -v: loads the debug package, only then, since it loads
+ * Node's tty module (a millisecond or two of every start). Runs before the
+ * jail, where nothing can be loaded any more.
+ */
+async function startTracing(verbose: boolean): Promise<void> {
+  if (!verbose && process.env.DEBUG === undefined) return;
+  const { default: createDebug } = await import('debug');
+  if (verbose) createDebug.enable('fastflush:*');
+  debug = createDebug('fastflush:lifecycle');
+}
 
 const MASTER_LISTEN_FD = 6;
 /** Long enough for master to see a waiting client and fork, short for that client. */
@@ -177,7 +187,7 @@ async function startServer(
   const { options, error: optionError } = parseServerOptions(argv.slice(1));
   if (options.logToStderr) logging.enableStderr();
   msg.verbose += options.verbose;
-  if (msg.verbose > 0) createDebug.enable('fastflush:*');
+  await startTracing(msg.verbose > 0);
   if (optionError !== undefined) msg.fatal(optionError);
 
   const serviceName = options.serviceName ?? processName;
@@ -189,7 +199,7 @@ async function startServer(
   // fastflush's own quick start runs without a postfix account.
   const owner = options.unprivileged ? checkMailOwner(config.get('mail_owner'), config.configDir) : undefined;
 
-  if (options.daemonMode && !options.standalone && isatty(0)) logging.refuseTerminal();
+  if (options.daemonMode && !options.standalone && isTerminal(0)) logging.refuseTerminal();
   if (spec.requiresUnlimited && !options.standalone && !options.zeroLimit) {
     msg.fatal(`service ${serviceName} requires a process limit of 0`);
   }
@@ -262,6 +272,8 @@ function runDebugger(config: MailConfig, env: NodeJS.ProcessEnv): void {
     return;
   }
   msg.info(`running: ${command}`);
+  // child_process is loaded only here: with the dgram module it brings, a millisecond or two of every start.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   spawnSync('/bin/sh', ['-c', command], { stdio: 'inherit', env });
 }
 
@@ -350,8 +362,8 @@ class ListenerLoop {
     this.availability = new MasterAvailability((records) => {
       this.lastStatus = settings.status.notify(records);
     });
-    // performance.now() counts from the process's start: what a successor will need to get here.
-    this.successor = new SuccessorPolicy(settings.maxUse, performance.now());
+    // monotonicMs() counts from the process's start: what a successor will need to get here.
+    this.successor = new SuccessorPolicy(settings.maxUse, monotonicMs());
   }
 
   run(): Promise<number> {
@@ -510,7 +522,7 @@ class ListenerLoop {
       this.retire();
     } else if (this.settings.maxUse > 0 && this.accepted >= this.settings.maxUse) {
       this.retire();
-    } else if (!this.successorRequested && this.successor.accepted(this.accepted, performance.now())) {
+    } else if (!this.successorRequested && this.successor.accepted(this.accepted, monotonicMs())) {
       this.requestSuccessor();
     }
     serveClient(this.spec, client, this.ctx)

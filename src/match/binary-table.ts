@@ -21,7 +21,6 @@
  *
  * Exports: BINARY_TYPES, BinaryTableContext, binaryTable.
  */
-import { execFileSync } from 'node:child_process';
 import { fstatSync, openSync, readFileSync } from 'node:fs';
 import { describeOpenError, openFailure, type LookupTable } from './table.js';
 
@@ -57,6 +56,8 @@ function cdbKeys(bytes: Buffer, file: string): Set<string> {
 
 /** Every key postmap -s lists ("key<TAB>value" lines), or postmap's own complaint. */
 function postmapKeys(ctx: BinaryTableContext, spec: string): Set<string> {
+  // child_process is loaded only here: with the dgram module it brings, a millisecond or two of every start.
+  const { execFileSync } = process.getBuiltinModule('node:child_process');
   const out = execFileSync(ctx.postmap, ['-c', ctx.configDir, '-s', spec], {
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 1 << 30,

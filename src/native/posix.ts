@@ -10,7 +10,8 @@
  * Exports:
  *   flockSync(fd, op)      blocking or LOCK_NB flock; throws NodeJS.ErrnoException
  *   flockAsync(fd, op)     Promise; the blocking wait runs on a libuv pool thread
- *   chroot(path), dgramOpen(path), dgramSend(fd, data), exitNow(status)
+ *   chroot(path), dgramOpen(path), dgramSend(fd, data), exitNow(status),
+ *   isTerminal(fd)         isatty(3), without Node's tty module
  *   setTimes(path, seconds), renameFile(from, to)
  *                          null, or the errno code string; never throw (see posix.c)
  *   setNonBlocking(fd), acceptSocket(fd), readSocket(fd, buffer),
@@ -39,6 +40,7 @@ interface PosixAddon {
   exitNow(status: number): never;
   setTimes(path: string, seconds: number): number;
   renameFile(from: string, to: string): number;
+  isTerminal(fd: number): boolean;
   setNonBlocking(fd: number): void;
   acceptSocket(fd: number): number;
   readSocket(fd: number, buffer: Buffer): number;
@@ -221,6 +223,11 @@ export function exitNow(status: number): never {
 export function setTimes(path: string, seconds: number): string | null {
   const errno = addon.setTimes(path, seconds);
   return errno === 0 ? null : errnoCode(errno);
+}
+
+/** isatty(3): true when fd is a terminal (Node's tty.isatty would load the tty module). */
+export function isTerminal(fd: number): boolean {
+  return addon.isTerminal(fd);
 }
 
 /** rename(2). Returns null, or the errno code ('ENOENT'). */

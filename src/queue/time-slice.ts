@@ -18,7 +18,7 @@
  *
  * Exports: TimeSlice, SLICE_MS, CLOCK_EVERY
  */
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../util/clock.js';
 
 /**
  * Longest stretch of synchronous queue work between two turns of the event
@@ -38,20 +38,20 @@ export const SLICE_MS = 1;
 export const CLOCK_EVERY = 8;
 
 export class TimeSlice {
-  private sliceStart = performance.now();
+  private sliceStart = monotonicMs();
   private unclocked = 0;
 
   /** True when this slice's time is used up: await pause() before more work. */
   expired(): boolean {
     if (++this.unclocked < CLOCK_EVERY) return false;
     this.unclocked = 0;
-    return performance.now() - this.sliceStart >= SLICE_MS;
+    return monotonicMs() - this.sliceStart >= SLICE_MS;
   }
 
   /** Lets the event loop serve other work, then starts a new slice. */
   async pause(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    this.sliceStart = performance.now();
+    this.sliceStart = monotonicMs();
     this.unclocked = 0;
   }
 }

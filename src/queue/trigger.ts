@@ -29,8 +29,8 @@
  */
 import { closeSync, constants, statSync, writeSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { monotonicMs } from '../util/clock.js';
 import { msg } from '../util/msg.js';
 import { errorCode, strerror } from './errors.js';
 import { safeOpenExisting } from './safe-open.js';
@@ -206,13 +206,13 @@ export class TriggerBatch {
 
   /** Remembers the bytes of `request` not already pending, for the next flush. */
   request(request: string): void {
-    if (this.pending === '') this.firstRequestAt = performance.now();
+    if (this.pending === '') this.firstRequestAt = monotonicMs();
     for (const byte of request) if (!this.pending.includes(byte)) this.pending += byte;
   }
 
   /** True when a request has waited BATCH_DELAY_MS: time to flush(). */
   due(): boolean {
-    return this.pending !== '' && performance.now() - this.firstRequestAt >= BATCH_DELAY_MS;
+    return this.pending !== '' && monotonicMs() - this.firstRequestAt >= BATCH_DELAY_MS;
   }
 
   /** Sends the pending request, if any, as one trigger (sendQueueTrigger). */

@@ -407,6 +407,28 @@ test('-D runs debugger_command through the shell before serving', async (t) => {
   });
 });
 
+/* The debug package is loaded only when tracing is asked for (it costs every start the tty module). */
+for (const [how, args, env] of [
+  ['-v', ['-v'], {}],
+  ['DEBUG=fastflush:*', [], { DEBUG: 'fastflush:*' }],
+  ['neither', [], {}],
+] as const) {
+  test(`lifecycle tracing on stderr with ${how}`, async (t) => {
+    await withInstance('', async (instance) => {
+      const child = instance.spawn([...MASTER_ARGS, ...args], { env: { ...env } });
+      try {
+        t.is(parseReply((await request(instance.listen.path, 'x\n')).reply).line, 'x');
+        child.closeStatus();
+        t.is((await child.exit).code, 0);
+        const traced = /fastflush:lifecycle listening on 1 socket\(s\)/.test(child.stderr);
+        t.is(traced, how !== 'neither', child.stderr);
+      } finally {
+        reap(t, child);
+      }
+    });
+  });
+}
+
 (hasPython ? test : test.skip)('maillog_file: records go to postlogd at queue_directory/public/postlog', async (t) => {
   await withInstance('maillog_file = /var/log/fastflush.log\nmyhostname = mx1.example.com\n', async (instance) => {
     const receiver = await startDgramReceiver(join(instance.spool, 'public', 'postlog'));
