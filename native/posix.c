@@ -27,6 +27,10 @@
  *   setNonBlocking(fd)         sets O_NONBLOCK; throws on error.
  *   acceptSocket(fd)           accept4(2), the new socket non-blocking and
  *                              close-on-exec; its fd, or minus the errno value.
+ *   connectSocket(path)        a non-blocking, close-on-exec UNIX stream socket
+ *                              connected to path (qmgr's trigger socket); its
+ *                              fd, or minus the errno value (EAGAIN: the
+ *                              listener's backlog is full).
  *   readSocket(fd, buffer)     read(2) into buffer; the bytes read (0: end of
  *                              file), or minus the errno value.
  *   writeSocket(fd, buffer, offset)  send(2) of buffer[offset..], never
@@ -35,6 +39,8 @@
  *   watchFd(fd, callback)      a libuv poll handle for fd, not yet started;
  *                              callback(events) gets UV_READABLE/UV_WRITABLE
  *                              bits, or minus the errno value libuv reports.
+ *   watchUnref(watcher)        uv_unref: the handle no longer keeps the loop
+ *                              alive (a trigger connection left to linger).
  *   watchStart(watcher, events), watchStop(watcher), watchClose(watcher)
  *                              uv_poll_start, uv_poll_stop, and uv_close (the
  *                              handle is freed when libuv is done with it;
@@ -83,6 +89,7 @@ extern int uv_poll_init(uv_loop_t *loop, uv_poll_t *handle, int fd);
 extern int uv_poll_start(uv_poll_t *handle, int events, uv_poll_cb cb);
 extern int uv_poll_stop(uv_poll_t *handle);
 extern void uv_close(uv_handle_t *handle, uv_close_cb close_cb);
+extern void uv_unref(uv_handle_t *handle);
 #define UV_POLL_HANDLE_TYPE 8
 #define UV_READABLE 1
 #define UV_WRITABLE 2
@@ -230,33 +237,48 @@ static napi_value do_chroot(napi_env env, napi_callback_info info)
     return err ? throw_errno(env, "chroot", err) : NULL;
 }
 
+/*
+ * A non-blocking, close-on-exec UNIX socket of `type` connected to `path`:
+ * its fd, or minus the errno value ("socket" or "connect" in *failed).
+ */
+static int unix_connect(const char *path, int type, const char **failed)
+{
+    struct sockaddr_un sun;
+    int fd, err;
+
+    *failed = "connect";
+    if (strlen(path) >= sizeof(sun.sun_path))
+        return -ENAMETOOLONG;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, path);
+    if ((fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+        *failed = "socket";
+        return -errno;
+    }
+    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+        err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
 static napi_value do_dgram_open(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
     napi_value argv[1], result;
-    struct sockaddr_un sun;
+    const char *failed;
     char *path;
-    int fd, err;
+    int fd;
 
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     if (argc < 1 || (path = get_string_arg(env, argv[0])) == NULL)
         return NULL;
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        free(path);
-        return throw_errno(env, "dgramOpen", ENAMETOOLONG);
-    }
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    strcpy(sun.sun_path, path);
+    fd = unix_connect(path, SOCK_DGRAM, &failed);
     free(path);
-    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return throw_errno(env, "socket", errno);
-    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-        err = errno;
-        close(fd);
-        return throw_errno(env, "connect", err);
-    }
+        return throw_errno(env, failed, -fd);
     CHECK(napi_create_int32(env, fd, &result));
     return result;
 }
@@ -416,6 +438,22 @@ static napi_value do_accept_socket(napi_env env, napi_callback_info info)
         client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     while (client < 0 && errno == EINTR);
     return int_result(env, client >= 0 ? client : -errno);
+}
+
+static napi_value do_connect_socket(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    const char *failed;
+    char *path;
+    int fd;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || (path = get_string_arg(env, argv[0])) == NULL)
+        return NULL;
+    fd = unix_connect(path, SOCK_STREAM, &failed);
+    free(path);
+    return int_result(env, fd);
 }
 
 /* fd and a Buffer's bytes from (fd, buffer, ...); 0 after throwing. */
@@ -588,6 +626,19 @@ static napi_value do_watch_start(napi_env env, napi_callback_info info)
     return NULL;
 }
 
+static napi_value do_watch_unref(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    fd_watcher *watcher;
+
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || (watcher = get_watcher(env, argv[0])) == NULL)
+        return NULL;
+    uv_unref((uv_handle_t *) watcher->handle);
+    return NULL;
+}
+
 static napi_value do_watch_stop(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
@@ -630,11 +681,13 @@ static napi_value init(napi_env env, napi_value exports)
     export_function(env, exports, "isTerminal", do_is_terminal);
     export_function(env, exports, "setNonBlocking", do_set_non_blocking);
     export_function(env, exports, "acceptSocket", do_accept_socket);
+    export_function(env, exports, "connectSocket", do_connect_socket);
     export_function(env, exports, "readSocket", do_read_socket);
     export_function(env, exports, "writeSocket", do_write_socket);
     export_function(env, exports, "watchFd", do_watch_fd);
     export_function(env, exports, "watchStart", do_watch_start);
     export_function(env, exports, "watchStop", do_watch_stop);
+    export_function(env, exports, "watchUnref", do_watch_unref);
     export_function(env, exports, "watchClose", do_watch_close);
     export_int(env, exports, "LOCK_SH", LOCK_SH);
     export_int(env, exports, "LOCK_EX", LOCK_EX);

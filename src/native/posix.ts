@@ -14,8 +14,8 @@
  *   isTerminal(fd)         isatty(3), without Node's tty module
  *   setTimes(path, seconds), renameFile(from, to)
  *                          null, or the errno code string; never throw (see posix.c)
- *   setNonBlocking(fd), acceptSocket(fd), readSocket(fd, buffer),
- *   writeSocket(fd, buffer, offset)
+ *   setNonBlocking(fd), acceptSocket(fd), connectSocket(path),
+ *   readSocket(fd, buffer), writeSocket(fd, buffer, offset)
  *                          sockets without net.Socket: a count or fd, or minus
  *                          the errno value (compare with the E* constants below)
  *   FdWatcher              libuv's readiness events for one descriptor
@@ -43,11 +43,13 @@ interface PosixAddon {
   isTerminal(fd: number): boolean;
   setNonBlocking(fd: number): void;
   acceptSocket(fd: number): number;
+  connectSocket(path: string): number;
   readSocket(fd: number, buffer: Buffer): number;
   writeSocket(fd: number, buffer: Buffer, offset: number): number;
   watchFd(fd: number, callback: (events: number) => void): WatcherHandle;
   watchStart(watcher: WatcherHandle, events: number): void;
   watchStop(watcher: WatcherHandle): void;
+  watchUnref(watcher: WatcherHandle): void;
   watchClose(watcher: WatcherHandle): void;
   UV_READABLE: number;
   UV_WRITABLE: number;
@@ -151,6 +153,14 @@ export function setNonBlocking(fd: number): void {
 }
 
 /** accept4(2): the connection's fd (non-blocking, close-on-exec), or minus the errno value. */
+/**
+ * A non-blocking UNIX stream socket connected to `path`: its fd, or minus the
+ * errno value (EAGAIN: the listener's backlog is full; try again later).
+ */
+export function connectSocket(path: string): number {
+  return addon.connectSocket(path);
+}
+
 export function acceptSocket(fd: number): number {
   return addon.acceptSocket(fd);
 }
@@ -202,6 +212,11 @@ export class FdWatcher {
     if (this.watching === 0) return;
     addon.watchStop(this.handle);
     this.watching = 0;
+  }
+
+  /** From now on the watcher does not keep the process alive (uv_unref). */
+  unref(): void {
+    addon.watchUnref(this.handle);
   }
 
   close(): void {

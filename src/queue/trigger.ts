@@ -3,10 +3,13 @@
  * (unix_trigger / fifo_trigger), without ever making the daemon wait on it.
  *
  * The target (normally public/qmgr, relative to queue_directory) is stat()ed:
- *   - UNIX socket: connect, write the request, then one NUL in a separate
- *     write, each within timeoutSec. The connection then lingers, unref'd,
- *     until the peer closes it or timeoutSec + 100 s pass (then a warning):
- *     closing first could lose the request on kernels that drop unread data.
+ *   - UNIX socket: connect (non-blocking: a full backlog fails at once, as
+ *     C's timed connect fails on EAGAIN), write the request, then one NUL in
+ *     a separate write, each within timeoutSec. The connection then lingers,
+ *     unref'd, until the peer closes it or timeoutSec + 100 s pass (then a
+ *     warning): closing first could lose the request on kernels that drop
+ *     unread data. Plain system calls and a libuv poll handle (the addon),
+ *     not a net.Socket.
  *   - FIFO: open write-only non-blocking with the safe-open checks (no reader
  *     means ENXIO, silently), write exactly the request bytes, close.
  *   - missing, or anything else: a warning.
@@ -28,8 +31,8 @@
  * Exports: sendQueueTrigger(relPath, request, timeoutSec), TriggerBatch, BATCH_DELAY_MS
  */
 import { closeSync, constants, statSync, writeSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connectSocket, EAGAIN, errnoError, FdWatcher, READABLE, WRITABLE, writeSocket } from '../native/posix.js';
 import { monotonicMs } from '../util/clock.js';
 import { msg } from '../util/msg.js';
 import { errorCode, strerror } from './errors.js';
@@ -53,80 +56,87 @@ function timedOut(): NodeJS.ErrnoException {
 }
 
 /**
- * One socket write that settles within timeoutSec (<= 0: no limit). Resolves
- * with the error, if any, instead of rejecting.
+ * One connection to a trigger socket, with plain system calls: a net.Socket
+ * costs more to set up and tear down than the trigger itself (a send_site
+ * makes two). The descriptor is non-blocking; the watcher reports when it can
+ * be written (a full socket buffer) or read (the peer closed, or wrote).
  */
-function timedWrite(socket: Socket, data: Buffer, timeoutSec: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    const timer = timeoutSec > 0 ? setTimeout(() => resolve(timedOut()), secondsToTimerMs(timeoutSec)) : undefined;
-    socket.write(data, (error) => {
-      clearTimeout(timer);
-      resolve(error ?? undefined);
+class TriggerConnection {
+  private readonly watcher: FdWatcher;
+  private onReady: ((events: number) => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly fd: number) {
+    this.watcher = new FdWatcher(fd, (events, errno) => this.onReady?.(errno === 0 ? events : READABLE | WRITABLE));
+  }
+
+  /** write_buf: all of `data`, each wait for room within timeoutSec; the failure, if any. */
+  async write(data: Buffer, timeoutSec: number): Promise<NodeJS.ErrnoException | undefined> {
+    let offset = 0;
+    while (offset < data.length) {
+      const sent = writeSocket(this.fd, data, offset);
+      if (sent >= 0) {
+        offset += sent;
+        continue;
+      }
+      if (-sent !== EAGAIN) return errnoError('write', -sent);
+      if (!(await this.wait(WRITABLE, timeoutSec))) return timedOut();
+    }
+    return undefined;
+  }
+
+  /**
+   * unix_trigger_event: keeps the connection until the peer closes it (or
+   * sends anything, or fails), or until timeoutSec + 100 s pass. Neither the
+   * watcher nor the timer keeps the process alive.
+   */
+  linger(path: string, timeoutSec: number): void {
+    if (this.closed) return;
+    this.watcher.unref();
+    void this.wait(READABLE, timeoutSec > 0 ? timeoutSec + LINGER_EXTRA_SEC : 0, true).then((ready) => {
+      if (!ready) msg.warn(`unix_trigger_event: read timeout for service ${path}`);
+      this.close();
     });
-  });
-}
+  }
 
-/** Connects within timeoutSec; resolves with the connected socket, or null after a failure. */
-function timedConnect(path: string, timeoutSec: number): Promise<Socket | null> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ path });
-    let settled = false;
-    const fail = (error: unknown): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (msg.verbose) msg.warn(`unix_trigger: connect to ${path}: ${strerror(error)}`);
-      resolve(null);
-    };
-    const timer = timeoutSec > 0 ? setTimeout(() => fail(timedOut()), secondsToTimerMs(timeoutSec)) : undefined;
-    socket.on('error', fail);
-    socket.once('connect', () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // From now on errors (EPIPE on the NUL when qmgr closes early is
-      // routine) reach the write callbacks; this listener only keeps the
-      // 'error' event from being fatal.
-      socket.off('error', fail);
-      socket.on('error', () => socket.destroy());
-      resolve(socket);
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher.close();
+    closeSync(this.fd);
+  }
+
+  /** True once `events` is ready, false after timeoutSec (<= 0: no limit). */
+  private wait(events: number, timeoutSec: number, unref = false): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = timeoutSec > 0 ? setTimeout(() => settle(false), secondsToTimerMs(timeoutSec)) : undefined;
+      if (unref) timer?.unref();
+      const settle = (ready: boolean): void => {
+        clearTimeout(timer);
+        this.onReady = undefined;
+        this.watcher.stop();
+        resolve(ready);
+      };
+      this.onReady = (ready) => {
+        if ((ready & events) !== 0) settle(true);
+      };
+      this.watcher.start(events);
     });
-  });
+  }
 }
 
-/**
- * Keeps the connection until the peer closes it (or sends anything, or
- * fails), or until the linger time runs out. Neither the socket nor the timer
- * keeps the process alive.
- */
-function linger(socket: Socket, path: string, timeoutSec: number): void {
-  if (socket.destroyed) return; // a failed write already closed it
-  const done = (): void => {
-    clearTimeout(timer);
-    socket.destroy();
-  };
-  const timer =
-    timeoutSec > 0
-      ? setTimeout(() => {
-          msg.warn(`unix_trigger_event: read timeout for service ${path}`);
-          done();
-        }, secondsToTimerMs(timeoutSec + LINGER_EXTRA_SEC))
-      : undefined;
-  timer?.unref();
-  socket.on('data', done);
-  socket.on('end', done);
-  socket.on('close', done);
-  socket.unref();
-}
-
+/** unix_trigger: connect (a full backlog fails at once, as in C), the request, a NUL, then linger. */
 async function unixTrigger(path: string, request: Buffer, timeoutSec: number): Promise<void> {
-  const socket = await timedConnect(path, timeoutSec);
-  if (socket === null) return;
-  let error = await timedWrite(socket, request, timeoutSec);
-  if (error === undefined) error = await timedWrite(socket, NUL_BYTE, timeoutSec);
+  const fd = connectSocket(path);
+  if (fd < 0) {
+    if (msg.verbose) msg.warn(`unix_trigger: connect to ${path}: ${strerror(errnoError('connect', -fd))}`);
+    return;
+  }
+  const connection = new TriggerConnection(fd);
+  let error = await connection.write(request, timeoutSec);
+  if (error === undefined) error = await connection.write(NUL_BYTE, timeoutSec);
   if (error !== undefined && msg.verbose) msg.warn(`unix_trigger: write to ${path}: ${strerror(error)}`);
-  linger(socket, path, timeoutSec);
+  connection.linger(path, timeoutSec);
 }
 
 /** Delay between write attempts while the FIFO is full. */

@@ -1,7 +1,7 @@
 /*
  * trigger.test.ts - sendQueueTrigger against a UNIX-socket stand-in for qmgr
  * (one that closes like qmgr, one that never closes), FIFOs with and without
- * a reader, and bad targets. The "process can still exit" check runs the
+ * a reader, and bad targets, a full listen backlog and a peer that stops reading. The "process can still exit" check runs the
  * trigger in a child process. TriggerBatch: requests merged, one trigger per flush.
  */
 import test from 'ava';
@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { constants, closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { connectSocket } from '../../src/native/posix.js';
 import { BATCH_DELAY_MS, sendQueueTrigger, TriggerBatch } from '../../src/queue/trigger.js';
 import { msg } from '../../src/util/msg.js';
 import { captureMsgs, inScratchDir } from './helpers.js';
@@ -162,6 +163,61 @@ test.serial('UNIX socket: nobody listening is silent unless verbose', async (t) 
     } finally {
       msg.verbose = 0;
       captured.stop();
+    }
+  });
+});
+
+test.serial('UNIX socket: a full listen backlog fails at once, as C\'s timed connect does (EAGAIN)', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('public');
+    // A listener that never accepts, with the smallest backlog, filled by our own connections.
+    const listener = spawn('python3', ['-c', [
+      'import socket, sys, time',
+      's = socket.socket(socket.AF_UNIX); s.bind("public/qmgr"); s.listen(0)',
+      'print("ready", flush=True); time.sleep(60)',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const fillers: number[] = [];
+    const captured = captureMsgs();
+    try {
+      await new Promise((resolve) => listener.stdout.once('data', resolve));
+      for (let fd = connectSocket('public/qmgr'); fd >= 0 && fillers.length < 100; fd = connectSocket('public/qmgr')) fillers.push(fd);
+      t.true(fillers.length < 100, 'the backlog filled up');
+      msg.verbose = 1;
+      const start = Date.now();
+      await sendQueueTrigger('public/qmgr', 'I', 10);
+      t.true(Date.now() - start < 1000, 'no wait for room in the backlog');
+      t.deepEqual(captured.lines, ['warning: unix_trigger: connect to public/qmgr: Resource temporarily unavailable']);
+    } finally {
+      msg.verbose = 0;
+      captured.stop();
+      for (const fd of fillers) closeSync(fd);
+      listener.kill('SIGKILL');
+    }
+  });
+});
+
+test.serial('UNIX socket: a peer that stops reading makes the writes wait, then time out (reported with -v)', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('public');
+    // Accepts one connection and never reads it; a request larger than the socket buffers must wait.
+    const listener = spawn('python3', ['-c', [
+      'import socket, time',
+      's = socket.socket(socket.AF_UNIX); s.bind("public/qmgr"); s.listen(1)',
+      'print("ready", flush=True); c, _ = s.accept(); time.sleep(60)',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const captured = captureMsgs();
+    try {
+      await new Promise((resolve) => listener.stdout.once('data', resolve));
+      msg.verbose = 1;
+      const start = Date.now();
+      await sendQueueTrigger('public/qmgr', 'I'.repeat(8 << 20), 1);
+      const elapsed = Date.now() - start;
+      t.true(elapsed >= 900 && elapsed < 5000, `gave up after the 1 s timeout (${elapsed} ms)`);
+      t.deepEqual(captured.lines, ['warning: unix_trigger: write to public/qmgr: Connection timed out']);
+    } finally {
+      msg.verbose = 0;
+      captured.stop();
+      listener.kill('SIGKILL');
     }
   });
 });
