@@ -6,8 +6,8 @@
  * in alternating rounds:
  *
  *   net    a net.Server with a net.Socket per connection (how Node servers are usually written);
- *   plain  the daemon's own connection layer (src/lifecycle/socket-client.ts: accept4, read and
- *          send through the posix addon), on a listening socket it inherits as fd 3.
+ *   plain  the daemon's own connection layer (src/lifecycle/socket-client.ts, src/util/fd-stream.ts:
+ *          accept4, read and send through the posix addon), on a listening socket it inherits as fd 3.
  *
  *   node dist/bench/node-floor.js [--n 4000] [--clients 32] [--per-client 250] [--rounds 3] [--json]
  *
@@ -57,7 +57,8 @@ server.listen(process.argv[1], () => process.stdout.write('ready\\n'));
 
 /** The same exchange on the daemon's connection layer (an ES module; the listening socket is fd 3). */
 const PLAIN_SERVER = `
-const { ListenSocket, SocketClient } = await import(process.argv[1]);
+const { ListenSocket } = await import(process.argv[1]);
+const { FdStream } = await import(process.argv[2]);
 const ANNOUNCE = ${ANNOUNCE};
 const OK = ${OK};
 async function serve(client) {
@@ -71,7 +72,7 @@ async function serve(client) {
   }
 }
 const listener = new ListenSocket(3, (fd) => {
-  const client = new SocketClient('floor socket', fd, 10);
+  const client = new FdStream('floor socket', fd, 10);
   serve(client).catch(() => {}).finally(() => client.close());
 }, (error) => { throw error; });
 listener.start();
@@ -104,8 +105,9 @@ async function startServer(kind: ServerKind, socketPath: string): Promise<FloorS
     child = spawn(process.execPath, [...nodeOptions, '-e', NET_SERVER, socketPath], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   } else {
     listen = await createListenSocket(socketPath, 511);
-    const module = pathToFileURL(join(repoRoot, 'dist/src/lifecycle/socket-client.js')).href;
-    child = spawn(process.execPath, [...nodeOptions, '--input-type=module', '-e', PLAIN_SERVER, module],
+    const modules = ['lifecycle/socket-client.js', 'util/fd-stream.js']
+      .map((module) => pathToFileURL(join(repoRoot, 'dist/src', module)).href);
+    child = spawn(process.execPath, [...nodeOptions, '--input-type=module', '-e', PLAIN_SERVER, ...modules],
       { env: {}, stdio: ['ignore', 'pipe', 'inherit', listen.fd] });
   }
   await new Promise<void>((resolve, reject) => {

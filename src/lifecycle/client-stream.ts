@@ -12,12 +12,12 @@
  * After an error or a timeout the stream stays failed: later calls reject with
  * the same error, as a Postfix VSTREAM keeps its error flag.
  *
- * Exports: ClientStream, StreamClient, timerMs, timeoutError (also used by
- * socket-client.ts, the other ClientStream).
+ * Exports: ClientStream, StreamClient (util/fd-stream.ts's FdStream is the
+ * other ClientStream).
  */
 import type net from 'node:net';
-import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { timeoutError, timerMs } from '../util/fd-stream.js';
 
 export interface ClientStream {
   /** "<service> socket" (e.g. "flush socket"), or "stdin" with -S; for log messages. */
@@ -30,23 +30,6 @@ export interface ClientStream {
   readChunk(): Promise<Buffer | null>;
   /** Resolves once the kernel has taken the data; rejects on error (e.g. EPIPE) or ipc_timeout. */
   write(data: Buffer): Promise<void>;
-}
-
-/** Node's setTimeout fires at once for delays past 2^31-1 ms; longer limits are clamped. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A limit in seconds (ipc_timeout, max_idle) as a setTimeout delay. */
-export function timerMs(seconds: number): number {
-  return Math.min(seconds * 1000, MAX_TIMER_MS);
-}
-
-/** The error of a read or write that waited ipc_timeout in vain ("read flush socket: Connection timed out"). */
-export function timeoutError(operation: string, name: string): NodeJS.ErrnoException {
-  const error: NodeJS.ErrnoException = new Error(`${operation} ${name}: Connection timed out`);
-  error.code = 'ETIMEDOUT';
-  error.errno = osConstants.errno.ETIMEDOUT;
-  error.syscall = operation;
-  return error;
 }
 
 export class StreamClient implements ClientStream {

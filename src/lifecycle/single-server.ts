@@ -11,7 +11,7 @@
  *    costs tens of milliseconds to start, so the C rhythm of "lock, accept
  *    one, unlock, serve, repeat" with many processes would cost far more than
  *    the requests. Connections are accepted and served with plain system
- *    calls (socket-client.ts), one accept at a time, whenever the listen
+ *    calls (socket-client.ts, util/fd-stream.ts), one accept at a time, whenever the listen
  *    socket is readable and the process is still taking clients. A
  *    listening process is available to master; every completed connection is
  *    still reported (TAKEN+AVAIL), so master's use count and its start-up
@@ -63,9 +63,10 @@ import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
 import { exitNow, flockAsync, flockSync, isTerminal, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
 import { monotonicMs } from '../util/clock.js';
+import { FdStream, timerMs } from '../util/fd-stream.js';
 import { FatalError, msg } from '../util/msg.js';
-import { StreamClient, timerMs, type ClientStream } from './client-stream.js';
-import { ListenSocket, SocketClient } from './socket-client.js';
+import { StreamClient, type ClientStream } from './client-stream.js';
+import { ListenSocket } from './socket-client.js';
 import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
 import { parseGeneration, parseServerOptions, type ServerOptions } from './options.js';
@@ -335,7 +336,7 @@ interface LoopSettings {
 
 /** The semi-resident server: listen, serve, and decide when to exit. */
 class ListenerLoop {
-  private readonly active = new Set<SocketClient>();
+  private readonly active = new Set<FdStream>();
   private readonly listeners: ListenSocket[] = [];
   private readonly watchdog: Watchdog;
   private readonly availability: MasterAvailability;
@@ -513,7 +514,7 @@ class ListenerLoop {
       this.stopIdleTimer();
       this.watchdog.start();
     }
-    const client = new SocketClient(`${this.ctx.serviceName} socket`, fd, this.settings.ipcTimeout);
+    const client = new FdStream(`${this.ctx.serviceName} socket`, fd, this.settings.ipcTimeout);
     this.active.add(client);
     if (msg.verbose) msg.info('connection established');
     const reason = this.retiring ? undefined : this.spec.retireReason?.(this.ctx);
@@ -529,7 +530,7 @@ class ListenerLoop {
       .then(() => this.guard(() => this.release(client)), (error) => this.fail(error));
   }
 
-  private release(client: SocketClient): void {
+  private release(client: FdStream): void {
     client.close();
     if (this.settled) return;
     const wasOldest = this.active.values().next().value === client;

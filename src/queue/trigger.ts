@@ -8,8 +8,7 @@
  *     a separate write, each within timeoutSec. The connection then lingers,
  *     unref'd, until the peer closes it or timeoutSec + 100 s pass (then a
  *     warning): closing first could lose the request on kernels that drop
- *     unread data. Plain system calls and a libuv poll handle (the addon),
- *     not a net.Socket.
+ *     unread data. An FdStream (util/fd-stream.ts), not a net.Socket.
  *   - FIFO: open write-only non-blocking with the safe-open checks (no reader
  *     means ENXIO, silently), write exactly the request bytes, close.
  *   - missing, or anything else: a warning.
@@ -32,8 +31,9 @@
  */
 import { closeSync, constants, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectSocket, EAGAIN, errnoError, FdWatcher, READABLE, WRITABLE, writeSocket } from '../native/posix.js';
+import { connectSocket, errnoError } from '../native/posix.js';
 import { monotonicMs } from '../util/clock.js';
+import { FdStream } from '../util/fd-stream.js';
 import { msg } from '../util/msg.js';
 import { errorCode, strerror } from './errors.js';
 import { safeOpenExisting } from './safe-open.js';
@@ -42,89 +42,6 @@ import { safeOpenExisting } from './safe-open.js';
 const LINGER_EXTRA_SEC = 100;
 const NUL_BYTE = Buffer.from([0]);
 
-/* Node timers cannot wait longer than this; a larger delay would fire at once. */
-const MAX_TIMER_MS = 0x7fffffff;
-
-function secondsToTimerMs(seconds: number): number {
-  return Math.min(seconds * 1000, MAX_TIMER_MS);
-}
-
-function timedOut(): NodeJS.ErrnoException {
-  const error: NodeJS.ErrnoException = new Error('trigger timeout');
-  error.code = 'ETIMEDOUT';
-  return error;
-}
-
-/**
- * One connection to a trigger socket, with plain system calls: a net.Socket
- * costs more to set up and tear down than the trigger itself (a send_site
- * makes two). The descriptor is non-blocking; the watcher reports when it can
- * be written (a full socket buffer) or read (the peer closed, or wrote).
- */
-class TriggerConnection {
-  private readonly watcher: FdWatcher;
-  private onReady: ((events: number) => void) | undefined;
-  private closed = false;
-
-  constructor(private readonly fd: number) {
-    this.watcher = new FdWatcher(fd, (events, errno) => this.onReady?.(errno === 0 ? events : READABLE | WRITABLE));
-  }
-
-  /** write_buf: all of `data`, each wait for room within timeoutSec; the failure, if any. */
-  async write(data: Buffer, timeoutSec: number): Promise<NodeJS.ErrnoException | undefined> {
-    let offset = 0;
-    while (offset < data.length) {
-      const sent = writeSocket(this.fd, data, offset);
-      if (sent >= 0) {
-        offset += sent;
-        continue;
-      }
-      if (-sent !== EAGAIN) return errnoError('write', -sent);
-      if (!(await this.wait(WRITABLE, timeoutSec))) return timedOut();
-    }
-    return undefined;
-  }
-
-  /**
-   * unix_trigger_event: keeps the connection until the peer closes it (or
-   * sends anything, or fails), or until timeoutSec + 100 s pass. Neither the
-   * watcher nor the timer keeps the process alive.
-   */
-  linger(path: string, timeoutSec: number): void {
-    if (this.closed) return;
-    this.watcher.unref();
-    void this.wait(READABLE, timeoutSec > 0 ? timeoutSec + LINGER_EXTRA_SEC : 0, true).then((ready) => {
-      if (!ready) msg.warn(`unix_trigger_event: read timeout for service ${path}`);
-      this.close();
-    });
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.watcher.close();
-    closeSync(this.fd);
-  }
-
-  /** True once `events` is ready, false after timeoutSec (<= 0: no limit). */
-  private wait(events: number, timeoutSec: number, unref = false): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = timeoutSec > 0 ? setTimeout(() => settle(false), secondsToTimerMs(timeoutSec)) : undefined;
-      if (unref) timer?.unref();
-      const settle = (ready: boolean): void => {
-        clearTimeout(timer);
-        this.onReady = undefined;
-        this.watcher.stop();
-        resolve(ready);
-      };
-      this.onReady = (ready) => {
-        if ((ready & events) !== 0) settle(true);
-      };
-      this.watcher.start(events);
-    });
-  }
-}
-
 /** unix_trigger: connect (a full backlog fails at once, as in C), the request, a NUL, then linger. */
 async function unixTrigger(path: string, request: Buffer, timeoutSec: number): Promise<void> {
   const fd = connectSocket(path);
@@ -132,11 +49,18 @@ async function unixTrigger(path: string, request: Buffer, timeoutSec: number): P
     if (msg.verbose) msg.warn(`unix_trigger: connect to ${path}: ${strerror(errnoError('connect', -fd))}`);
     return;
   }
-  const connection = new TriggerConnection(fd);
-  let error = await connection.write(request, timeoutSec);
-  if (error === undefined) error = await connection.write(NUL_BYTE, timeoutSec);
-  if (error !== undefined && msg.verbose) msg.warn(`unix_trigger: write to ${path}: ${strerror(error)}`);
-  connection.linger(path, timeoutSec);
+  const connection = new FdStream(path, fd, timeoutSec);
+  try {
+    await connection.write(request);
+    await connection.write(NUL_BYTE);
+  } catch (error) {
+    if (msg.verbose) msg.warn(`unix_trigger: write to ${path}: ${strerror(error)}`);
+  }
+  // unix_trigger_event: qmgr closes first (see above).
+  void connection.awaitPeerClose(timeoutSec > 0 ? timeoutSec + LINGER_EXTRA_SEC : 0).then((closed) => {
+    if (!closed) msg.warn(`unix_trigger_event: read timeout for service ${path}`);
+    connection.close();
+  });
 }
 
 /** Delay between write attempts while the FIFO is full. */

@@ -1,5 +1,5 @@
 /*
- * socket-client.test.ts - ListenSocket and SocketClient in this process, on a
+ * socket-client.test.ts - ListenSocket and FdStream in this process, on a
  * listening UNIX socket that nothing else accepts on: accepting only while
  * started, reads as data arrives and at end of file, writes that must wait,
  * a peer that went away, ipc_timeout, and the sticky error.
@@ -10,26 +10,27 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListenSocket, SocketClient } from '../../src/lifecycle/socket-client.js';
+import { ListenSocket } from '../../src/lifecycle/socket-client.js';
+import { FdStream } from '../../src/util/fd-stream.js';
 import { createListenSocket } from './fake-master.js';
 
 interface Setup {
   path: string;
   /** Accepted connections, in order. */
-  accepted: SocketClient[];
+  accepted: FdStream[];
   listener: ListenSocket;
   /** Resolves with the next accepted connection. */
-  nextClient(): Promise<SocketClient>;
+  nextClient(): Promise<FdStream>;
   cleanup(): void;
 }
 
 async function setup(timeoutSeconds = 5): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'socket-client-'));
   const listen = await createListenSocket(join(dir, 'sock'));
-  const accepted: SocketClient[] = [];
-  const waiting: ((client: SocketClient) => void)[] = [];
+  const accepted: FdStream[] = [];
+  const waiting: ((client: FdStream) => void)[] = [];
   const listener = new ListenSocket(listen.fd, (fd) => {
-    const client = new SocketClient('test socket', fd, timeoutSeconds);
+    const client = new FdStream('test socket', fd, timeoutSeconds);
     accepted.push(client);
     waiting.shift()?.(client);
   }, (error) => { throw error; });
