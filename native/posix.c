@@ -35,7 +35,8 @@
  *                              file), or minus the errno value.
  *   writeSocket(fd, buffer, offset)  send(2) of buffer[offset..], never
  *                              blocking, without SIGPIPE; bytes sent, or minus
- *                              the errno value.
+ *                              the errno value. A pipe (ENOTSOCK) gets write(2),
+ *                              so it must be non-blocking (setNonBlocking).
  *   watchFd(fd, callback)      a libuv poll handle for fd, not yet started;
  *                              callback(events) gets UV_READABLE/UV_WRITABLE
  *                              bits, or minus the errno value libuv reports.
@@ -511,6 +512,12 @@ static napi_value do_write_socket(napi_env env, napi_callback_info info)
     do
         count = send(fd, (char *) data + offset, length, MSG_NOSIGNAL | MSG_DONTWAIT);
     while (count < 0 && errno == EINTR);
+    /* A pipe (flush -S): write(2) on the non-blocking descriptor; Node ignores SIGPIPE. */
+    if (count < 0 && errno == ENOTSOCK) {
+        do
+            count = write(fd, (char *) data + offset, length);
+        while (count < 0 && errno == EINTR);
+    }
     return int_result(env, count >= 0 ? (int32_t) count : -errno);
 }
 

@@ -2,22 +2,30 @@
  * client-stream.ts - the client connection as a service sees it: pull one
  * chunk at a time, write and wait until the kernel has the bytes, each step
  * limited by ipc_timeout (Postfix's timed_ipc_setup on the client VSTREAM).
+ * Connections from master's listen sockets are FdStreams (util/fd-stream.ts);
+ * this file adds the client of -S, on stdin and stdout.
  *
- * Reads happen only when the service asks: the stream is paused until the
- * first readChunk(), and Node's readable buffer (its highWaterMark) bounds
- * what is read ahead, so a client that sends a flood costs bounded memory.
- * Writes resolve when the data has been handed to the kernel, so a service
- * that awaits each write cannot pile up output for a client that does not read.
+ * standaloneClient(): when stdin and stdout are sockets or pipes (a socket
+ * pair, as C requires, or two pipes) they are served like a connection, with
+ * plain system calls and no net module (a few milliseconds of every start):
+ * reads from stdin, writes to stdout, both made non-blocking as libuv would.
+ * A terminal or a file goes through Node's process.stdin/stdout (StreamClient),
+ * which handle those (libuv reopens a terminal rather than making the user's
+ * shell non-blocking).
  *
- * After an error or a timeout the stream stays failed: later calls reject with
- * the same error, as a Postfix VSTREAM keeps its error flag.
+ * StreamClient reads only when the service asks: the stream is paused until
+ * the first readChunk(), and Node's readable buffer (its highWaterMark)
+ * bounds what is read ahead, so a client that sends a flood costs bounded
+ * memory. Writes resolve when the data has been handed over. After an error
+ * or a timeout the stream stays failed: later calls reject with the same
+ * error, as a Postfix VSTREAM keeps its error flag.
  *
- * Exports: ClientStream, StreamClient (util/fd-stream.ts's FdStream is the
- * other ClientStream).
+ * Exports: ClientStream, standaloneClient.
  */
-import type net from 'node:net';
+import { fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { timeoutError, timerMs } from '../util/fd-stream.js';
+import { setNonBlocking } from '../native/posix.js';
+import { FdStream, timeoutError, timerMs } from '../util/fd-stream.js';
 
 export interface ClientStream {
   /** "<service> socket" (e.g. "flush socket"), or "stdin" with -S; for log messages. */
@@ -32,20 +40,19 @@ export interface ClientStream {
   write(data: Buffer): Promise<void>;
 }
 
-export class StreamClient implements ClientStream {
+/** -S on a terminal or a file: Node's stdio streams. */
+class StreamClient implements ClientStream {
   private failure: Error | undefined;
   private ended = false;
   private reading = false;
   private wake: (() => void) | undefined;
   private readonly timeoutMs: number;
 
-  private constructor(
+  constructor(
     readonly name: string,
     private readonly input: Readable,
     private readonly output: Writable,
     timeoutSeconds: number,
-    /** Whether close() ends and destroys the streams (not for the process's stdio). */
-    private readonly owned: boolean,
   ) {
     this.timeoutMs = timerMs(timeoutSeconds);
     const fail = (error: Error): void => {
@@ -60,16 +67,6 @@ export class StreamClient implements ClientStream {
     input.on('end', end);
     input.on('close', end);
     if ((output as object) !== input) output.on('error', fail);
-  }
-
-  /** An accepted connection; it must have been accepted paused (pauseOnConnect). */
-  static fromSocket(socket: net.Socket, name: string, timeoutSeconds: number): StreamClient {
-    return new StreamClient(name, socket, socket, timeoutSeconds, true);
-  }
-
-  /** -S mode: requests on stdin, replies on stdout, whatever kind of file each one is. */
-  static fromStdio(timeoutSeconds: number): StreamClient {
-    return new StreamClient('stdin', process.stdin, process.stdout, timeoutSeconds, false);
   }
 
   async readChunk(): Promise<Buffer | null> {
@@ -105,27 +102,6 @@ export class StreamClient implements ClientStream {
     });
   }
 
-  /**
-   * Flushes and closes an accepted connection, waiting at most ipc_timeout
-   * for the output to drain (Postfix's vstream_fclose). Output that the
-   * kernel already has needs no shutdown first: close(2) alone, as in C, is
-   * one system call and one event-loop turn less per connection.
-   */
-  async close(): Promise<void> {
-    if (!this.owned) return;
-    const socket = this.output;
-    if (!socket.destroyed && socket.writableLength > 0 && !socket.writableEnded && !this.failure) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.timeoutMs);
-        socket.end(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    socket.destroy();
-  }
-
   private waitForProgress(operation: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -140,4 +116,41 @@ export class StreamClient implements ClientStream {
       };
     });
   }
+}
+
+/** -S on sockets or pipes: reads from stdin, writes to stdout, each an FdStream. */
+class StdioClient implements ClientStream {
+  readonly name = 'stdin';
+  private readonly input: FdStream;
+  private readonly output: FdStream;
+
+  constructor(timeoutSeconds: number) {
+    setNonBlocking(0);
+    setNonBlocking(1);
+    this.input = new FdStream('stdin', 0, timeoutSeconds);
+    this.output = new FdStream('stdout', 1, timeoutSeconds);
+  }
+
+  readChunk(): Promise<Buffer | null> {
+    return this.input.readChunk();
+  }
+
+  write(data: Buffer): Promise<void> {
+    return this.output.write(data);
+  }
+}
+
+function isSocketOrPipe(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isSocket() || stat.isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+/** The client of -S: stdin and stdout, with ipc_timeout on each wait. */
+export function standaloneClient(timeoutSeconds: number): ClientStream {
+  if (isSocketOrPipe(0) && isSocketOrPipe(1)) return new StdioClient(timeoutSeconds);
+  return new StreamClient('stdin', process.stdin, process.stdout, timeoutSeconds);
 }

@@ -65,7 +65,7 @@ import { exitNow, flockAsync, flockSync, isTerminal, LOCK_EX, LOCK_NB, LOCK_UN }
 import { monotonicMs } from '../util/clock.js';
 import { FdStream, timerMs } from '../util/fd-stream.js';
 import { FatalError, msg } from '../util/msg.js';
-import { StreamClient, type ClientStream } from './client-stream.js';
+import { standaloneClient, type ClientStream } from './client-stream.js';
 import { ListenSocket } from './socket-client.js';
 import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
@@ -222,15 +222,17 @@ async function startServer(
   await spec.preJailInit?.(ctx);
 
   // Nothing may need the file system after the jail. Load the local time zone
-  // while /etc/localtime is visible (V8 keeps it), and set up the first
-  // stream handle now: libuv then opens /dev/null to keep a spare descriptor.
+  // while /etc/localtime is visible (V8 keeps it). The daemon makes no libuv
+  // stream handle (whose first one opens /dev/null, "/" when that is missing,
+  // for libuv's spare descriptor): connections, the status channel and
+  // triggers are plain descriptors; only -S on a terminal uses Node's stdio.
   new Date().toString();
   const limits = {
     ipcTimeout: config.getTime('ipc_timeout'),
     daemonTimeout: config.getTime('daemon_timeout'),
   };
-  const io: { client: StreamClient } | { status: MasterStatusChannel } = options.standalone
-    ? { client: StreamClient.fromStdio(limits.ipcTimeout) }
+  const io: { client: ClientStream } | { status: MasterStatusChannel } = options.standalone
+    ? { client: standaloneClient(limits.ipcTimeout) }
     : { status: openStatusChannel(generation) };
   if (owner !== undefined || options.chroot) {
     enterJail({ user: owner, rootDir: options.chroot ? queueDirectory : undefined });
@@ -296,7 +298,7 @@ function openAcceptLock(transport: string, serviceName: string): number {
 
 /** -S: one client on stdin/stdout, then exit 0. */
 function serveStandalone(
-  spec: SingleServerSpec, ctx: ServerContext, client: StreamClient, daemonTimeout: number,
+  spec: SingleServerSpec, ctx: ServerContext, client: ClientStream, daemonTimeout: number,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const watchdog = new Watchdog(daemonTimeout, () => {

@@ -7,18 +7,18 @@
  * (normally EOF, when master exits or reloads and closes its end) means
  * "master is gone".
  *
- * Records are sent with one send(2) of our own, which costs a fraction of a
- * stream write; the Node socket on the descriptor watches for master going
- * away, and takes the rest of a record only when master has let the socket
- * buffer fill up (later records then queue behind it, so the order holds).
+ * Records are sent with one send(2) of our own; when master has let the
+ * socket buffer fill up, the rest waits in order (later records queue behind
+ * it) and goes out as the socket becomes writable. A libuv poll handle (the
+ * addon's FdWatcher) watches for master going away: no net.Socket, so the
+ * daemon does not load Node's net module at all.
  *
  * Exports: MASTER_STATUS_FD, MASTER_STAT_TAKEN, MASTER_STAT_AVAIL,
  * encodeStatus, MasterStatusChannel.
  */
 import { fstatSync } from 'node:fs';
-import net from 'node:net';
 import { endianness } from 'node:os';
-import { EAGAIN, writeSocket } from '../native/posix.js';
+import { EAGAIN, FdWatcher, READABLE, WRITABLE, writeSocket } from '../native/posix.js';
 
 export const MASTER_STATUS_FD = 5;
 export const MASTER_STAT_TAKEN = 0;
@@ -41,9 +41,13 @@ export function encodeStatus(pid: number, generation: number, status: number): B
 }
 
 export class MasterStatusChannel {
-  private readonly socket: net.Socket;
+  private readonly watcher: FdWatcher;
   private gone = false;
   private goneHandler: (() => void) | undefined;
+  /** Record bytes master has not taken yet, in order. */
+  private unsent = Buffer.alloc(0);
+  /** Callers waiting for `unsent` to go out (true) or for the channel to fail (false). */
+  private waiting: Array<(sent: boolean) => void> = [];
 
   /**
    * Throws when fd is not a socket: started without master, the number may
@@ -56,12 +60,11 @@ export class MasterStatusChannel {
     private readonly fd = MASTER_STATUS_FD,
   ) {
     if (!fstatSync(fd).isSocket()) throw new Error(`fd ${fd} is not a socket`);
-    this.socket = new net.Socket({ fd, readable: true, writable: true });
-    const lost = (): void => this.lose();
-    this.socket.on('data', lost);
-    this.socket.on('end', lost);
-    this.socket.on('error', lost);
-    this.socket.on('close', lost);
+    this.watcher = new FdWatcher(fd, (events, errno) => {
+      if (errno !== 0 || (events & READABLE) !== 0) this.lose();
+      else this.sendUnsent();
+    });
+    this.watcher.start(READABLE);
   }
 
   /**
@@ -73,33 +76,53 @@ export class MasterStatusChannel {
     if (this.gone) handler();
   }
 
-  private lose(): void {
-    if (this.gone) return;
-    this.gone = true;
-    this.goneHandler?.();
-  }
-
   /**
    * Writes the records in one write (master reads them one at a time).
    * Resolves false when they could not be written (master is gone).
    */
   notify(statuses: readonly number[]): Promise<boolean> {
     if (this.gone) return Promise.resolve(false);
-    let data = Buffer.concat(statuses.map((status) => encodeStatus(this.pid, this.generation, status)));
-    if (this.socket.writableLength === 0) {
+    const data = Buffer.concat(statuses.map((status) => encodeStatus(this.pid, this.generation, status)));
+    if (this.unsent.length === 0) {
       const sent = writeSocket(this.fd, data, 0);
       if (sent === data.length) return Promise.resolve(true);
       if (sent < 0 && -sent !== EAGAIN) {
         this.lose();
         return Promise.resolve(false);
       }
-      data = data.subarray(Math.max(sent, 0));
+      this.unsent = data.subarray(Math.max(sent, 0));
+      this.watcher.start(READABLE | WRITABLE);
+    } else {
+      this.unsent = Buffer.concat([this.unsent, data]);
     }
-    return new Promise((resolve) => {
-      this.socket.write(data, (error) => {
-        if (error) this.lose();
-        resolve(!error);
-      });
-    });
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** The socket has room again: send what is left, and tell the waiters once all of it went. */
+  private sendUnsent(): void {
+    const sent = writeSocket(this.fd, this.unsent, 0);
+    if (sent < 0) {
+      if (-sent !== EAGAIN) this.lose();
+      return;
+    }
+    this.unsent = this.unsent.subarray(sent);
+    if (this.unsent.length > 0) return;
+    this.watcher.start(READABLE);
+    this.settle(true);
+  }
+
+  private settle(sent: boolean): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve(sent);
+  }
+
+  private lose(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.watcher.stop();
+    this.unsent = Buffer.alloc(0);
+    this.settle(false);
+    this.goneHandler?.();
   }
 }

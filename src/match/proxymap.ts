@@ -17,19 +17,21 @@
  * proxy_read_maps; a refusal is logged with the exact text to add.
  *
  * Unlike C, which retries forever, nothing here waits longer than
- * ipc_timeout: connect, each write and each read have that limit, and a
- * failure makes the lookup fail (FLUSH_STAT_FAIL). A connection that proxymap
+ * ipc_timeout: the connect (non-blocking, UNIX-domain) completes or fails at
+ * once, each write and each read have that limit, and a failure makes the
+ * lookup fail (FLUSH_STAT_FAIL). The connection is an FdStream, not a
+ * net.Socket. A connection that proxymap
  * closed while idle is re-opened once; an idle connection is closed after
  * ipc_idle, as C's clnt_stream does.
  *
  * Exports: ProxymapClient, ProxymapOptions, proxymapTable.
  */
-import net from 'node:net';
-import { StreamClient } from '../lifecycle/client-stream.js';
 import { AttrReader } from '../protocol/reader.js';
 import { serializeAttrs } from '../protocol/serialize.js';
 import { ATTR_FLAG, type OutAttr, type ScanResult, type Wanted } from '../protocol/types.js';
 import { strerror } from '../queue/errors.js';
+import { connectSocket, errnoError } from '../native/posix.js';
+import { FdStream } from '../util/fd-stream.js';
 import { msg } from '../util/msg.js';
 import { TableError, type LookupTable } from './table.js';
 
@@ -60,19 +62,19 @@ export interface ProxymapOptions {
 class Connection {
   readonly reader: AttrReader;
 
-  constructor(
-    readonly socket: net.Socket,
-    readonly stream: StreamClient,
-    readonly name: string,
-  ) {
+  constructor(readonly stream: FdStream) {
     this.reader = new AttrReader('attr0', { read: () => stream.readChunk() }, {
-      streamName: name,
+      streamName: stream.name,
       maxStringLength: MAX_REPLY_STRING,
     });
   }
 
+  get name(): string {
+    return this.stream.name;
+  }
+
   close(): void {
-    this.socket.destroy();
+    this.stream.close();
   }
 }
 
@@ -173,24 +175,10 @@ export class ProxymapClient {
   }
 
   private async connect(): Promise<Connection> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ path: this.path });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new TransportError(`connect to subsystem ${this.path}: Connection timed out`));
-      }, this.options.ipcTimeout * 1000);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      s.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new TransportError(`connect to subsystem ${this.path}: ${strerror(error)}`));
-      });
-    });
-    const name = `${this.path} socket`;
-    const conn = new Connection(socket, StreamClient.fromSocket(socket, name, this.options.ipcTimeout), name);
-    socket.on('error', () => undefined);
+    // A UNIX-domain connect completes or fails at once (a full backlog: EAGAIN, as in C).
+    const fd = connectSocket(this.path);
+    if (fd < 0) throw new TransportError(`connect to subsystem ${this.path}: ${strerror(errnoError('connect', -fd))}`);
+    const conn = new Connection(new FdStream(`${this.path} socket`, fd, this.options.ipcTimeout));
     const hello = await conn.reader.scan(ATTR_FLAG.STRICT, [{ kind: 'streq', name: 'protocol', expected: PROTOCOL }]);
     if (hello.count !== 0 || conn.reader.lastError()) {
       conn.close();

@@ -170,7 +170,10 @@ export function readSocket(fd: number, buffer: Buffer): number {
   return addon.readSocket(fd, buffer);
 }
 
-/** send(2) of buffer from offset, never blocking: bytes sent, or minus the errno value. */
+/**
+ * send(2) of buffer from offset, never blocking (write(2) for a pipe, which
+ * must then be non-blocking): bytes sent, or minus the errno value.
+ */
 export function writeSocket(fd: number, buffer: Buffer, offset: number): number {
   return addon.writeSocket(fd, buffer, offset);
 }
