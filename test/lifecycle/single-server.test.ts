@@ -466,6 +466,19 @@ test('-S serves one client on a socket that is both stdin and stdout', async (t)
   });
 });
 
+test('-S with stdin and stdout as files (Node\'s stdio streams, not the socket path)', async (t) => {
+  await withInstance('', async (instance) => {
+    writeFileSync(join(instance.spool, 'request.in'), 'from a file\n');
+    const result = spawnSync('/bin/sh', ['-c', `"$NODE" "$PROGRAM" -S <request.in >reply.out`], {
+      cwd: instance.spool,
+      env: { MAIL_CONFIG: instance.configDir, NODE: process.execPath, PROGRAM: instance.program, PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
+    t.is(result.status, 0, result.stderr);
+    t.is(parseReply(readFileSync(join(instance.spool, 'reply.out'), 'utf8')).line, 'from a file');
+  });
+});
+
 test('-S also works with stdin and stdout as two pipes', async (t) => {
   await withInstance('', async (instance) => {
     const result = spawnSync('/bin/sh', ['-c', `printf 'piped\\n' | "$NODE" "$PROGRAM" -S | cat`], {
