@@ -62,18 +62,39 @@ function hashSource(id: string): string {
 const QUEUE_NAME_CHARS = /^[A-Za-z0-9]{1,100}$/;
 
 /**
+ * Whether a queue name is hashed, decided (and the name and depth checked)
+ * once per QueueHashing and name: a send asks for every queue id, twice.
+ */
+const hashedQueues = new WeakMap<QueueHashing, Map<string, boolean>>();
+
+function isHashedQueue(queue: string, hashing: QueueHashing): boolean {
+  let known = hashedQueues.get(hashing);
+  if (known === undefined) {
+    known = new Map();
+    hashedQueues.set(hashing, known);
+  }
+  let hashed = known.get(queue);
+  if (hashed === undefined) {
+    if (!QUEUE_NAME_CHARS.test(queue)) msg.panic(`mail_queue_dir: bad queue name: ${queue}`);
+    const lowerQueue = queue.toLowerCase();
+    hashed = hashing.hashQueueNames.some((name) => name.toLowerCase() === lowerQueue);
+    if (hashed && (!Number.isInteger(hashing.depth) || hashing.depth < 1)) {
+      msg.panic(`dir_forest: depth ${hashing.depth}`);
+    }
+    known.set(queue, hashed);
+  }
+  return hashed;
+}
+
+/**
  * `queue/[h1/h2/…]`: the directory that holds `id`'s file in `queue`. A bad
  * queue name or ID is a programming error (callers validate client input
  * first), so it panics like Postfix does.
  */
 export function queueDirectory(queue: string, id: string, hashing: QueueHashing): string {
-  if (!QUEUE_NAME_CHARS.test(queue)) msg.panic(`mail_queue_dir: bad queue name: ${queue}`);
+  const hashed = isHashedQueue(queue, hashing);
   if (!isValidQueueId(id)) msg.panic(`mail_queue_dir: bad queue id: ${id}`);
-  const lowerQueue = queue.toLowerCase();
-  if (!hashing.hashQueueNames.some((name) => name.toLowerCase() === lowerQueue)) return queue;
-  if (!Number.isInteger(hashing.depth) || hashing.depth < 1) {
-    msg.panic(`dir_forest: depth ${hashing.depth}`);
-  }
+  if (!hashed) return queue;
   const source = hashSource(id);
   let dir = queue;
   for (let level = 0; level < hashing.depth; level++) {

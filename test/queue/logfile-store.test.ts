@@ -7,6 +7,7 @@
  * one), and Postfix's log texts.
  */
 import test from 'ava';
+import fc from 'fast-check';
 import { execFile } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import {
@@ -137,6 +138,34 @@ test.serial('long lines are cut at MAX_KEPT_LINE bytes, also across read chunks'
     const lines = await sendLines('flush/long');
     t.deepEqual(lines, ['Q'.repeat(MAX_KEPT_LINE), 'AFTER', 'R'.repeat(256), 'S'.repeat(255)]);
     t.is(MAX_KEPT_LINE, 256);
+  });
+});
+
+/** The lines as LogfileHandle.lines() documents them, from the whole text at once. */
+function referenceLines(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.map((line) => {
+    const nul = line.indexOf('\0');
+    return (nul < 0 ? line : line.slice(0, nul)).slice(0, MAX_KEPT_LINE);
+  });
+}
+
+test.serial('any content, across read chunks, reads as the documented lines (property)', async (t) => {
+  await inScratchDir(async () => {
+    mkdirSync('flush');
+    const piece = fc.oneof(
+      fc.constantFrom('\n', '\0', '\r', '\xe9', 'A'),
+      fc.string({ unit: fc.constantFrom('B', '7', '\0'), maxLength: 40 }),
+      fc.nat({ max: 400 }).map((length) => 'L'.repeat(length)),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(piece, { maxLength: 600 }), async (pieces) => {
+      // Repeated so that most runs cross the 64 KiB read chunk, at varying offsets.
+      const text = pieces.join('').repeat(pieces.length % 7 === 0 ? 1 : 40);
+      writeFileSync('flush/prop', Buffer.from(text, 'latin1'));
+      t.deepEqual(await sendLines('flush/prop'), referenceLines(text));
+    }), { numRuns: 60, seed: 20261203 });
   });
 });
 
