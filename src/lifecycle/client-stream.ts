@@ -127,8 +127,9 @@ class StdioClient implements ClientStream {
   constructor(timeoutSeconds: number) {
     setNonBlocking(0);
     setNonBlocking(1);
+    // One name for both directions, as C's -S stream is "stdin" (so are its messages).
     this.input = new FdStream('stdin', 0, timeoutSeconds);
-    this.output = new FdStream('stdout', 1, timeoutSeconds);
+    this.output = new FdStream('stdin', 1, timeoutSeconds);
   }
 
   readChunk(): Promise<Buffer | null> {
