@@ -21,7 +21,7 @@ import { DEFAULT_CONFIG_DIR } from '../config/load.js';
 import { siteToLogfileName } from '../flush/site-path.js';
 import { readLogfileBacklog, type QueueFileState } from '../queue/backlog.js';
 import { compactLogfile } from '../queue/compact.js';
-import { errorCode, strerror } from '../queue/errors.js';
+import { errorCode, strerror } from '../util/errors.js';
 import { walkLogfiles } from '../queue/logfile-walk.js';
 import { isValidQueueId } from '../queue/queue-id.js';
 import { queueHashing, type QueueHashing } from '../queue/queue-path.js';

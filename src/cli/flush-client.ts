@@ -20,7 +20,7 @@ import { createConnection, type Socket } from 'node:net';
 import { AttrReader } from '../protocol/reader.js';
 import { ATTR_FLAG, type ChunkSource } from '../protocol/types.js';
 import { FLUSH_STATUS, MAIL_ATTR, flushRequest, type FlushRequestName } from '../protocol/flush-messages.js';
-import { strerror } from '../queue/errors.js';
+import { strerror } from '../util/errors.js';
 import { msg } from '../util/msg.js';
 
 export interface FlushClientOptions {

@@ -23,7 +23,7 @@ import { statSync, unlinkSync } from 'node:fs';
 import { compactLogfile } from '../queue/compact.js';
 import { walkLogfiles } from '../queue/logfile-walk.js';
 import { queuePath } from '../queue/queue-path.js';
-import { strerror } from '../queue/errors.js';
+import { strerror } from '../util/errors.js';
 import { TimeSlice } from '../queue/time-slice.js';
 import { TriggerBatch } from '../queue/trigger.js';
 import { msg } from '../util/msg.js';

@@ -16,8 +16,8 @@ import type { ClientStream } from '../lifecycle/client-stream.js';
 import type { AttrReader } from '../protocol/reader.js';
 import { ATTR_FLAG } from '../protocol/types.js';
 import { FLUSH_ANNOUNCEMENT } from '../protocol/flush-messages.js';
+import { strerror } from '../util/errors.js';
 import { msg } from '../util/msg.js';
-import { strerror } from '../queue/errors.js';
 
 const TRIGGER_MAX_BYTES = 2;
 

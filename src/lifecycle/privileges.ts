@@ -18,8 +18,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { chroot } from '../native/posix.js';
+import { strerror } from '../util/errors.js';
 import { msg } from '../util/msg.js';
-import { describeError } from './errors.js';
 
 export interface PasswdEntry {
   name: string;
@@ -77,31 +77,31 @@ export function enterJail(opts: { user?: PasswdEntry; rootDir?: string }): void 
     try {
       credentials.setgid(user.gid);
     } catch (error) {
-      msg.fatal(`setgid(${user.gid}): ${describeError(error)}`);
+      msg.fatal(`setgid(${user.gid}): ${strerror(error)}`);
     }
     try {
       credentials.initgroups(user.name, user.gid);
     } catch (error) {
-      msg.fatal(`initgroups: ${describeError(error)}`);
+      msg.fatal(`initgroups: ${strerror(error)}`);
     }
   }
   if (opts.rootDir !== undefined) {
     try {
       chroot(opts.rootDir);
     } catch (error) {
-      msg.fatal(`chroot(${opts.rootDir}): ${describeError(error)}`);
+      msg.fatal(`chroot(${opts.rootDir}): ${strerror(error)}`);
     }
     try {
       process.chdir('/');
     } catch (error) {
-      msg.fatal(`chdir(/): ${describeError(error)}`);
+      msg.fatal(`chdir(/): ${strerror(error)}`);
     }
   }
   if (user !== undefined) {
     try {
       credentials.setuid(user.uid);
     } catch (error) {
-      msg.fatal(`setuid(${user.uid}): ${describeError(error)}`);
+      msg.fatal(`setuid(${user.uid}): ${strerror(error)}`);
     }
     // setuid(2) as root changes every user id, but a daemon that kept any
     // root identity would serve untrusted clients with full privileges.

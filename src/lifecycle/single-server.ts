@@ -63,11 +63,11 @@ import { loadMailConfig, type LoadOptions } from '../config/load.js';
 import type { MailConfig } from '../config/types.js';
 import { exitNow, flockAsync, flockSync, isTerminal, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
 import { monotonicMs } from '../util/clock.js';
+import { strerror } from '../util/errors.js';
 import { FdStream, timerMs } from '../util/fd-stream.js';
 import { FatalError, msg } from '../util/msg.js';
 import { standaloneClient, type ClientStream } from './client-stream.js';
 import { ListenSocket } from './socket-client.js';
-import { describeError } from './errors.js';
 import { DaemonLogging } from './logging.js';
 import { parseGeneration, parseServerOptions, type ServerOptions } from './options.js';
 import { checkMailOwner, enterJail } from './privileges.js';
@@ -217,7 +217,7 @@ async function startServer(
   try {
     process.chdir(queueDirectory);
   } catch (error) {
-    msg.fatal(`chdir("${queueDirectory}"): ${describeError(error)}`);
+    msg.fatal(`chdir("${queueDirectory}"): ${strerror(error)}`);
   }
   await spec.preJailInit?.(ctx);
 
@@ -253,7 +253,7 @@ function openStatusChannel(generation: number): MasterStatusChannel {
   try {
     return new MasterStatusChannel(process.pid, generation);
   } catch (error) {
-    return msg.fatal(`status channel: ${describeError(error)}`);
+    return msg.fatal(`status channel: ${strerror(error)}`);
   }
 }
 
@@ -287,7 +287,7 @@ function openAcceptLock(transport: string, serviceName: string): number {
   try {
     fd = openSync(path, fsConstants.O_CREAT | fsConstants.O_RDWR | fsConstants.O_NOFOLLOW, 0o600);
   } catch (error) {
-    return msg.fatal(`open lock file ${path}: ${describeError(error)}`);
+    return msg.fatal(`open lock file ${path}: ${strerror(error)}`);
   }
   if (!fstatSync(fd).isFile()) {
     closeSync(fd);
@@ -323,7 +323,7 @@ async function serveClient(spec: SingleServerSpec, client: ClientStream, ctx: Se
   } catch (error) {
     const fatal = fatalFrom(error);
     if (fatal !== undefined) throw fatal;
-    msg.warn(`${client.name}: ${describeError(error)}`);
+    msg.warn(`${client.name}: ${strerror(error)}`);
   }
 }
 
@@ -420,13 +420,13 @@ class ListenerLoop {
       return;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EWOULDBLOCK' && code !== 'EAGAIN') msg.fatal(`select lock: ${describeError(error)}`);
+      if (code !== 'EWOULDBLOCK' && code !== 'EAGAIN') msg.fatal(`select lock: ${strerror(error)}`);
     }
     debug('another process is listening; waiting for the accept lock');
     try {
       await flockAsync(fd, LOCK_EX);
     } catch (error) {
-      msg.fatal(`select lock: ${describeError(error)}`);
+      msg.fatal(`select lock: ${strerror(error)}`);
     }
   }
 
@@ -435,7 +435,7 @@ class ListenerLoop {
     try {
       flockSync(this.settings.lockFd, LOCK_UN);
     } catch (error) {
-      msg.fatal(`select unlock: ${describeError(error)}`);
+      msg.fatal(`select unlock: ${strerror(error)}`);
     }
   }
 
@@ -461,7 +461,7 @@ class ListenerLoop {
           (error) => this.guard(() => this.acceptFailed(error)),
         ));
       } catch (error) {
-        msg.fatal(`listen on fd ${fd}: ${describeError(error)}`);
+        msg.fatal(`listen on fd ${fd}: ${strerror(error)}`);
       }
     }
   }
@@ -481,7 +481,7 @@ class ListenerLoop {
    * ended or a moment has passed.
    */
   private acceptFailed(error: NodeJS.ErrnoException): void {
-    msg.error(`accept connection: ${describeError(error)}`);
+    msg.error(`accept connection: ${strerror(error)}`);
     this.stopAccepting();
     this.acceptPause ??= setTimeout(() => this.guard(() => this.resumeAccepting()), ACCEPT_RETRY_MS);
   }

@@ -29,7 +29,7 @@
 import { AttrReader } from '../protocol/reader.js';
 import { serializeAttrs } from '../protocol/serialize.js';
 import { ATTR_FLAG, type OutAttr, type ScanResult, type Wanted } from '../protocol/types.js';
-import { strerror } from '../queue/errors.js';
+import { strerror } from '../util/errors.js';
 import { connectSocket, errnoError } from '../native/posix.js';
 import { FdStream } from '../util/fd-stream.js';
 import { msg } from '../util/msg.js';

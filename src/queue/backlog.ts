@@ -25,7 +25,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { errorCode } from './errors.js';
+import { errorCode } from '../util/errors.js';
 import { lockExclusive } from './logfile-lock.js';
 import { isValidQueueId, MAX_QUEUE_ID_LENGTH } from './queue-id.js';
 import { queuePath, type QueueHashing } from './queue-path.js';

@@ -22,8 +22,8 @@
  * Exports: lockExclusive(fd, key, failureText) -> HeldLock { unlock(failureText) }
  */
 import { flockAsync, flockSync, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/posix.js';
+import { errorCode, strerror } from '../util/errors.js';
 import { msg } from '../util/msg.js';
-import { errorCode, strerror } from './errors.js';
 
 export interface HeldLock {
   /** flock(LOCK_UN) and let the next in-process locker of the same key in; fatal on failure. */

@@ -49,8 +49,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { errorCode, strerror } from '../util/errors.js';
 import { msg } from '../util/msg.js';
-import { errorCode, strerror } from './errors.js';
 import { lockExclusive, type HeldLock } from './logfile-lock.js';
 import { MAX_QUEUE_ID_LENGTH } from './queue-id.js';
 

@@ -33,8 +33,8 @@
 import { closeSync, constants, fchmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { renameFile, setTimes } from '../native/posix.js';
+import { strerror } from '../util/errors.js';
 import { msg } from '../util/msg.js';
-import { strerror } from './errors.js';
 import { queuePath, type QueueHashing } from './queue-path.js';
 import { safeOpenExisting } from './safe-open.js';
 

@@ -56,7 +56,7 @@
  * Exports: locateQueueFiles(ids, hashing, now, slice) -> QueueFileSightings
  */
 import { opendirSync, statSync, type Dir } from 'node:fs';
-import { errorCode } from './errors.js';
+import { errorCode } from '../util/errors.js';
 import { DEFERRED, FROM_DEFERRED, INCOMING, stampQueueFile, type QueueFileStart, type QueueName } from './queue-file.js';
 import { queueDirectory, type QueueHashing } from './queue-path.js';
 import type { TimeSlice } from './time-slice.js';

@@ -16,8 +16,8 @@
  */
 import { closeSync, fstatSync, lstatSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
+import { errorCode, strerror } from '../util/errors.js';
 import { msg } from '../util/msg.js';
-import { errorCode, strerror } from './errors.js';
 
 export type SafeOpenResult =
   | { ok: true; fd: number; stat: BigIntStats }

@@ -33,9 +33,9 @@ import { closeSync, constants, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectSocket, errnoError } from '../native/posix.js';
 import { monotonicMs } from '../util/clock.js';
+import { errorCode, strerror } from '../util/errors.js';
 import { FdStream } from '../util/fd-stream.js';
 import { msg } from '../util/msg.js';
-import { errorCode, strerror } from './errors.js';
 import { safeOpenExisting } from './safe-open.js';
 
 /** Extra patience, beyond the trigger timeout, before giving up on the peer's close. */

@@ -19,7 +19,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { chmodSync, constants as fsConstants, openSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
-import { strerror } from '../../queue/errors.js';
+import { strerror } from '../../util/errors.js';
 import { msg } from '../../util/msg.js';
 
 /** The part of Node's handle object this module relies on. */

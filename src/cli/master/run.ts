@@ -24,7 +24,7 @@ import { DEFAULT_CONFIG_DIR } from '../../config/load.js';
 import type { MailConfig } from '../../config/types.js';
 import { flockSync, LOCK_EX, LOCK_NB } from '../../native/posix.js';
 import { FLUSH_STATUS, FLUSH_REQUEST } from '../../protocol/flush-messages.js';
-import { strerror } from '../../queue/errors.js';
+import { strerror } from '../../util/errors.js';
 import { FatalError, msg } from '../../util/msg.js';
 import { callFlush, flushSocketName, type FlushClientRequest } from '../flush-client.js';
 import { logToStderr } from '../log.js';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MailConfig } from '../../config/types.js';
-import { strerror } from '../../queue/errors.js';
+import { strerror } from '../../util/errors.js';
 import { msg } from '../../util/msg.js';
 import { loadCliConfig } from '../config.js';
 import { parseMasterCf } from './master-cf.js';

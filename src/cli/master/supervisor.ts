@@ -50,7 +50,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
-import { strerror } from '../../queue/errors.js';
+import { strerror } from '../../util/errors.js';
 import { msg } from '../../util/msg.js';
 import { buildServiceArgv, isLocalOnly, parseInetEndpoint, servicePath } from './argv.js';
 import { childEnvironment, parseImportEnvironment, scrubEnvironment } from './environment.js';

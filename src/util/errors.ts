@@ -4,8 +4,7 @@
  * Postfix prints errors with %m, i.e. the C library's strerror text
  * ("No such file or directory"), while Node errors carry only a code
  * ("ENOENT") and a Node-specific message. Log lines must match Postfix's, so
- * the queue layer (and anyone else who needs %m) turns codes back into the
- * glibc wording here.
+ * every layer that needs %m turns codes back into the glibc wording here.
  *
  * Exports:
  *   strerror(codeOrError)   the glibc text for an errno code string or an error
@@ -96,7 +95,8 @@ export function errorCode(error: unknown): string | undefined {
 /**
  * What Postfix's %m would print. Accepts an errno code or an error object;
  * an unknown code is printed like glibc's "Unknown error N" when the number is
- * known, else as the code or message itself (better than nothing in a log).
+ * known; an error without an errno (a timeout of ours, a protocol error, a
+ * Node ERR_* code) as its message; a bare unknown code as itself.
  */
 export function strerror(codeOrError: unknown): string {
   const code = typeof codeOrError === 'string' ? codeOrError : errorCode(codeOrError);
@@ -104,7 +104,7 @@ export function strerror(codeOrError: unknown): string {
   if (typeof codeOrError === 'object' && codeOrError !== null) {
     const errno = (codeOrError as { errno?: unknown }).errno;
     if (typeof errno === 'number' && errno !== 0) return `Unknown error ${Math.abs(errno)}`;
-    if (code === undefined && codeOrError instanceof Error) return codeOrError.message;
+    if (codeOrError instanceof Error) return codeOrError.message;
   }
   return code ?? String(codeOrError);
 }
