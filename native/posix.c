@@ -265,19 +265,29 @@ static int unix_connect(const char *path, int type, const char **failed)
     return fd;
 }
 
-static napi_value do_dgram_open(napi_env env, napi_callback_info info)
+/* unix_connect() on the path argument of fn(path): 0 when there is none (or after throwing), else 1. */
+static int connect_path_arg(napi_env env, napi_callback_info info, int type, int *fd, const char **failed)
 {
     size_t argc = 1;
-    napi_value argv[1], result;
-    const char *failed;
+    napi_value argv[1];
     char *path;
+
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1
+        || (path = get_string_arg(env, argv[0])) == NULL)
+        return 0;
+    *fd = unix_connect(path, type, failed);
+    free(path);
+    return 1;
+}
+
+static napi_value do_dgram_open(napi_env env, napi_callback_info info)
+{
+    napi_value result;
+    const char *failed;
     int fd;
 
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || (path = get_string_arg(env, argv[0])) == NULL)
+    if (!connect_path_arg(env, info, SOCK_DGRAM, &fd, &failed))
         return NULL;
-    fd = unix_connect(path, SOCK_DGRAM, &failed);
-    free(path);
     if (fd < 0)
         return throw_errno(env, failed, -fd);
     CHECK(napi_create_int32(env, fd, &result));
@@ -443,17 +453,11 @@ static napi_value do_accept_socket(napi_env env, napi_callback_info info)
 
 static napi_value do_connect_socket(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
     const char *failed;
-    char *path;
     int fd;
 
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || (path = get_string_arg(env, argv[0])) == NULL)
+    if (!connect_path_arg(env, info, SOCK_STREAM, &fd, &failed))
         return NULL;
-    fd = unix_connect(path, SOCK_STREAM, &failed);
-    free(path);
     return int_result(env, fd);
 }
 
@@ -617,6 +621,17 @@ static fd_watcher *get_watcher(napi_env env, napi_value value)
     return watcher;
 }
 
+/* The watcher of fn(watcher); NULL when there is none (or after throwing). */
+static fd_watcher *watcher_only_arg(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1)
+        return NULL;
+    return get_watcher(env, argv[0]);
+}
+
 static napi_value do_watch_start(napi_env env, napi_callback_info info)
 {
     size_t argc = 2;
@@ -635,12 +650,9 @@ static napi_value do_watch_start(napi_env env, napi_callback_info info)
 
 static napi_value do_watch_unref(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
     fd_watcher *watcher;
 
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || (watcher = get_watcher(env, argv[0])) == NULL)
+    if ((watcher = watcher_only_arg(env, info)) == NULL)
         return NULL;
     uv_unref((uv_handle_t *) watcher->handle);
     return NULL;
@@ -648,12 +660,9 @@ static napi_value do_watch_unref(napi_env env, napi_callback_info info)
 
 static napi_value do_watch_stop(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
     fd_watcher *watcher;
 
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || (watcher = get_watcher(env, argv[0])) == NULL)
+    if ((watcher = watcher_only_arg(env, info)) == NULL)
         return NULL;
     uv_poll_stop(watcher->handle);
     return NULL;
@@ -661,12 +670,9 @@ static napi_value do_watch_stop(napi_env env, napi_callback_info info)
 
 static napi_value do_watch_close(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
     fd_watcher *watcher;
 
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || (watcher = get_watcher(env, argv[0])) == NULL)
+    if ((watcher = watcher_only_arg(env, info)) == NULL)
         return NULL;
     napi_delete_reference(env, watcher->callback);
     watcher->callback = NULL;

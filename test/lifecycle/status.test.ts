@@ -42,6 +42,13 @@ async function statusPair(): Promise<Pair> {
   };
 }
 
+/** More records than a socket buffer holds, sent while master does not read: TAKEN, AVAIL, TAKEN, ... */
+const FLOOD = 40_000;
+
+function flood(channel: MasterStatusChannel): Promise<boolean>[] {
+  return Array.from({ length: FLOOD }, (_, i) => channel.notify([i % 2 === 0 ? MASTER_STAT_TAKEN : MASTER_STAT_AVAIL]));
+}
+
 /** Everything master's end receives until `bytes` have arrived. */
 async function readFromMaster(master: net.Socket, bytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -76,17 +83,15 @@ test('records in one write, as master reads them', async (t) => {
 test('a full socket buffer: later records wait behind, all arrive whole and in order once master reads', async (t) => {
   const pair = await statusPair();
   try {
-    // Far more than a socket buffer holds, without master reading.
-    const sends: Promise<boolean>[] = [];
-    for (let i = 0; i < 40_000; i++) sends.push(pair.channel.notify([i % 2 === 0 ? MASTER_STAT_TAKEN : MASTER_STAT_AVAIL]));
+    const sends = flood(pair.channel);
     await sleep(50);
     let settled = 0;
     for (const send of sends) void send.then(() => settled++);
     await sleep(50);
     t.true(settled < sends.length, 'some records wait for room');
-    const got = await readFromMaster(pair.master, 40_000 * 12);
+    const got = await readFromMaster(pair.master, FLOOD * 12);
     t.deepEqual(await Promise.all(sends), sends.map(() => true));
-    t.is(got.length, 40_000 * 12);
+    t.is(got.length, FLOOD * 12);
     const expected = Buffer.concat(sends.map((_, i) => encodeStatus(4242, 7, i % 2 === 0 ? MASTER_STAT_TAKEN : MASTER_STAT_AVAIL)));
     t.true(got.equals(expected), 'every record whole, in order');
   } finally {
@@ -117,8 +122,7 @@ for (const [how, act] of [
 test('records waiting for room when master goes away resolve false', async (t) => {
   const pair = await statusPair();
   try {
-    const sends: Promise<boolean>[] = [];
-    for (let i = 0; i < 40_000; i++) sends.push(pair.channel.notify([MASTER_STAT_TAKEN]));
+    const sends = flood(pair.channel);
     const gone = new Promise<void>((resolve) => pair.channel.onGone(resolve));
     pair.master.destroy();
     await gone;

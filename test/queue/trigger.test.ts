@@ -5,7 +5,7 @@
  * trigger in a child process. TriggerBatch: requests merged, one trigger per flush.
  */
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { constants, closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -167,19 +167,28 @@ test.serial('UNIX socket: nobody listening is silent unless verbose', async (t) 
   });
 });
 
+/**
+ * A python3 process listening on public/qmgr (created here) with `backlog`,
+ * that then runs `after` (Python) and sleeps; resolves once it listens.
+ */
+async function pythonListener(backlog: number, after: string): Promise<ChildProcess> {
+  mkdirSync('public');
+  const listener = spawn('python3', ['-c', [
+    'import socket, time',
+    `s = socket.socket(socket.AF_UNIX); s.bind("public/qmgr"); s.listen(${backlog})`,
+    `print("ready", flush=True); ${after}; time.sleep(60)`,
+  ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => listener.stdout.once('data', resolve));
+  return listener;
+}
+
 test.serial('UNIX socket: a full listen backlog fails at once, as C\'s timed connect does (EAGAIN)', async (t) => {
   await inScratchDir(async () => {
-    mkdirSync('public');
     // A listener that never accepts, with the smallest backlog, filled by our own connections.
-    const listener = spawn('python3', ['-c', [
-      'import socket, sys, time',
-      's = socket.socket(socket.AF_UNIX); s.bind("public/qmgr"); s.listen(0)',
-      'print("ready", flush=True); time.sleep(60)',
-    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const listener = await pythonListener(0, 'pass');
     const fillers: number[] = [];
     const captured = captureMsgs();
     try {
-      await new Promise((resolve) => listener.stdout.once('data', resolve));
       for (let fd = connectSocket('public/qmgr'); fd >= 0 && fillers.length < 100; fd = connectSocket('public/qmgr')) fillers.push(fd);
       t.true(fillers.length < 100, 'the backlog filled up');
       msg.verbose = 1;
@@ -198,16 +207,10 @@ test.serial('UNIX socket: a full listen backlog fails at once, as C\'s timed con
 
 test.serial('UNIX socket: a peer that stops reading makes the writes wait, then time out (reported with -v)', async (t) => {
   await inScratchDir(async () => {
-    mkdirSync('public');
     // Accepts one connection and never reads it; a request larger than the socket buffers must wait.
-    const listener = spawn('python3', ['-c', [
-      'import socket, time',
-      's = socket.socket(socket.AF_UNIX); s.bind("public/qmgr"); s.listen(1)',
-      'print("ready", flush=True); c, _ = s.accept(); time.sleep(60)',
-    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const listener = await pythonListener(1, 'c, _ = s.accept()');
     const captured = captureMsgs();
     try {
-      await new Promise((resolve) => listener.stdout.once('data', resolve));
       msg.verbose = 1;
       const start = Date.now();
       await sendQueueTrigger('public/qmgr', 'I'.repeat(8 << 20), 1);
