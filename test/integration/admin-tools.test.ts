@@ -228,6 +228,8 @@ withPostfix.serial('compact drops exactly the stale and repeated ids, keeps ever
   const queueBefore = await postfixQueue(pf);
   const subBefore = readFileSync(pf.logfile('sub.example.test'), 'latin1');
   const mainLog = pf.logfile('example.test');
+  // The order the adds arrived in: qmgr hands the deferred mail to smtp in its own order.
+  const linesBefore = readNoAtime(mainLog).toString('latin1').split('\n').filter((line) => line !== '');
   const timesBefore = statSync(mainLog);
   const goneLog = join(pf.spoolDir, 'flush', 'gone_example_test');
   const bytesBefore = statSync(mainLog).size + statSync(goneLog).size;
@@ -243,7 +245,9 @@ withPostfix.serial('compact drops exactly the stale and repeated ids, keeps ever
   t.is(seconds(timesAfter.mtimeMs), seconds(timesBefore.mtimeMs), 'mtime (last add) kept');
   t.is(run.stdout, `compacted 2 of 3 logfiles: dropped 4 stale ids, 4 repeated and 1 malformed lines (${saved} bytes)\n`);
   // Flush's order, first occurrence of each id that has a queue file.
-  t.deepEqual(readFileSync(mainLog, 'latin1'), main.map((id) => `${id}\n`).join(''));
+  const queuedInOrder = [...new Set(linesBefore.filter((id) => main.includes(id)))];
+  t.deepEqual(queuedInOrder.slice().sort(), main.slice().sort());
+  t.deepEqual(readFileSync(mainLog, 'latin1'), queuedInOrder.map((id) => `${id}\n`).join(''));
   t.is(readFileSync(pf.logfile('sub.example.test'), 'latin1'), subBefore);
   t.is(readFileSync(goneLog, 'latin1'), '');
   t.deepEqual(await postfixQueue(pf), queueBefore, 'no message moved');
