@@ -20,17 +20,16 @@
  * ipc_timeout: the connect (non-blocking, UNIX-domain) completes or fails at
  * once, each write and each read have that limit, and a failure makes the
  * lookup fail (FLUSH_STAT_FAIL). The connection is an FdStream, not a
- * net.Socket. A connection that proxymap
- * closed while idle is re-opened once; an idle connection is closed after
- * ipc_idle, as C's clnt_stream does.
+ * net.Socket. A connection that proxymap closed while idle is re-opened
+ * once; an idle connection is closed after ipc_idle, as C's clnt_stream does.
  *
  * Exports: ProxymapClient, ProxymapOptions, proxymapTable.
  */
 import { AttrReader } from '../protocol/reader.js';
 import { serializeAttrs } from '../protocol/serialize.js';
 import { ATTR_FLAG, type OutAttr, type ScanResult, type Wanted } from '../protocol/types.js';
-import { strerror } from '../util/errors.js';
 import { connectSocket, errnoError } from '../native/posix.js';
+import { strerror } from '../util/errors.js';
 import { FdStream } from '../util/fd-stream.js';
 import { msg } from '../util/msg.js';
 import { TableError, type LookupTable } from './table.js';

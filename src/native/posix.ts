@@ -153,16 +153,16 @@ export function setNonBlocking(fd: number): void {
 }
 
 /** accept4(2): the connection's fd (non-blocking, close-on-exec), or minus the errno value. */
+export function acceptSocket(fd: number): number {
+  return addon.acceptSocket(fd);
+}
+
 /**
  * A non-blocking UNIX stream socket connected to `path`: its fd, or minus the
- * errno value (EAGAIN: the listener's backlog is full; try again later).
+ * errno value (EAGAIN: the listener's backlog is full).
  */
 export function connectSocket(path: string): number {
   return addon.connectSocket(path);
-}
-
-export function acceptSocket(fd: number): number {
-  return addon.acceptSocket(fd);
 }
 
 /** read(2) into buffer: bytes read (0 at end of file), or minus the errno value. */
