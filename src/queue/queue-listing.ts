@@ -49,7 +49,9 @@
  * in bytes, which overestimates the entry count on ext4 and tmpfs), so
  * that a listing never costs much more than the probes it replaces. Listings
  * are streamed (opendir) and keep only the names asked about; they and the
- * early probes run under the caller's TimeSlice. A directory that cannot be
+ * early probes run under the caller's TimeSlice, while the grouping of a
+ * batch's ids by directory and what a listing says of them are memory work
+ * of a batch at most and run without pauses. A directory that cannot be
  * listed teaches nothing (its ids go through C's sequence, which reports any
  * error as C does); one that does not exist holds no files.
  *
@@ -57,8 +59,8 @@
  */
 import { opendirSync, statSync, type Dir } from 'node:fs';
 import { errorCode } from '../util/errors.js';
-import { DEFERRED, FROM_DEFERRED, INCOMING, stampQueueFile, type QueueFileStart, type QueueName } from './queue-file.js';
-import { queueDirectory, type QueueHashing } from './queue-path.js';
+import { DEFERRED, FROM_DEFERRED, INCOMING, stampQueueFile, type QueueFileStart } from './queue-file.js';
+import { groupByQueueDirectory, type QueueHashing } from './queue-path.js';
 import type { TimeSlice } from './time-slice.js';
 
 /** Fewer ids than this in a directory are probed one by one, as in C. */
@@ -76,24 +78,6 @@ export interface QueueFileSightings {
    * start, when nothing was learned), or null when it has no queue file.
    */
   startFor(id: string): QueueFileStart | null;
-}
-
-/** The ids of `ids` grouped by the directory their file would be in, in `queue`. */
-async function groupByDirectory(
-  ids: Iterable<string>,
-  queue: QueueName,
-  hashing: QueueHashing,
-  slice: TimeSlice,
-): Promise<Map<string, string[]>> {
-  const groups = new Map<string, string[]>();
-  for (const id of ids) {
-    if (slice.expired()) await slice.pause();
-    const dir = queueDirectory(queue, id, hashing);
-    const group = groups.get(dir);
-    if (group === undefined) groups.set(dir, [id]);
-    else group.push(id);
-  }
-  return groups;
 }
 
 /** Opens `dir` for listing, or returns null (no listing) / 'absent' (no such directory). */
@@ -140,7 +124,7 @@ const STAMPED_IN_DEFERRED: QueueFileStart = { stampedIn: DEFERRED };
  * what was learned of them.
  */
 export async function locateQueueFiles(
-  ids: Iterable<string>,
+  ids: readonly string[],
   hashing: QueueHashing,
   now: number,
   slice: TimeSlice,
@@ -148,17 +132,20 @@ export async function locateQueueFiles(
   /** What was learned, per id: where its turn starts, or null for "in neither queue". */
   const learned = new Map<string, QueueFileStart | null>();
   const notInDeferred: string[] = [];
-  for (const [dir, asked] of await groupByDirectory(ids, DEFERRED, hashing, slice)) {
+  for (const [dir, asked] of groupByQueueDirectory(DEFERRED, ids, hashing)) {
     const found = await presentIn(dir, asked, slice);
+    if (found !== null) {
+      // Set and map lookups only, a batch at most: no pauses.
+      for (const id of asked) {
+        if (found.has(id) || learned.has(id)) continue;
+        notInDeferred.push(id);
+        learned.set(id, STARTS_AT_INCOMING);
+      }
+      continue;
+    }
     for (const id of asked) {
       if (slice.expired()) await slice.pause();
       if (learned.has(id)) continue; // listed twice in the batch: probed once
-      if (found !== null) {
-        if (found.has(id)) continue;
-        notInDeferred.push(id);
-        learned.set(id, STARTS_AT_INCOMING);
-        continue;
-      }
       const failure = stampQueueFile(DEFERRED, id, now, hashing);
       if (failure === null) {
         learned.set(id, STAMPED_IN_DEFERRED);
@@ -170,13 +157,10 @@ export async function locateQueueFiles(
       }
     }
   }
-  for (const [dir, asked] of await groupByDirectory(notInDeferred, INCOMING, hashing, slice)) {
+  for (const [dir, asked] of groupByQueueDirectory(INCOMING, notInDeferred, hashing)) {
     const found = await presentIn(dir, asked, slice);
     if (found === null) continue;
-    for (const id of asked) {
-      if (slice.expired()) await slice.pause();
-      if (!found.has(id)) learned.set(id, null);
-    }
+    for (const id of asked) if (!found.has(id)) learned.set(id, null);
   }
   return {
     startFor(id: string): QueueFileStart | null {

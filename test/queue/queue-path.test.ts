@@ -2,9 +2,11 @@
  * queue-path.test.ts - queuePath tables: dir_forest hashing, the long-queue-ID
  * rule, case-insensitive hash_queue_names, and panics on bad input. Every
  * example from spec-protocol-master.md §3.2/§3.7 and real-postfix.md is here.
+ * groupByQueueDirectory (a send's bulk form) against queueDirectory per id.
  */
 import test from 'ava';
-import { queueHashing, queuePath } from '../../src/queue/queue-path.js';
+import fc from 'fast-check';
+import { groupByQueueDirectory, queueDirectory, queueHashing, queuePath } from '../../src/queue/queue-path.js';
 import { FatalError } from '../../src/util/msg.js';
 
 const defaults = queueHashing(['deferred', 'defer'], 1);
@@ -61,4 +63,51 @@ test('bad queue IDs, queue names and depths panic', (t) => {
   t.throws(() => queuePath('deferred', 'ABC', queueHashing(['deferred'], 0)), { instanceOf: FatalError, message: 'dir_forest: depth 0' });
   // An unhashed queue never looks at the depth.
   t.is(queuePath('incoming', 'ABC', queueHashing(['deferred'], 0)), 'incoming/ABC');
+});
+
+/** What groupByQueueDirectory must return: queueDirectory per id, groups in order of first appearance. */
+function groupOneByOne(queue: string, ids: readonly string[], hashing: ReturnType<typeof queueHashing>): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const id of ids) {
+    const dir = queueDirectory(queue, id, hashing);
+    groups.set(dir, [...(groups.get(dir) ?? []), id]);
+  }
+  return [...groups];
+}
+
+test('groupByQueueDirectory groups as queueDirectory places each id, in order', (t) => {
+  const ids = table.map(([, id]) => id);
+  for (const hashing of [defaults, flushDepth2, queueHashing(['deferred', 'flush'], 3), queueHashing([], 1)]) {
+    for (const queue of ['deferred', 'incoming', 'flush']) {
+      t.deepEqual([...groupByQueueDirectory(queue, ids, hashing)], groupOneByOne(queue, ids, hashing), `${queue} ${hashing.depth}`);
+    }
+  }
+  t.deepEqual([...groupByQueueDirectory('deferred', ['B1', 'A1', 'B2', 'B1'], defaults)], [
+    ['deferred/B', ['B1', 'B2', 'B1']],
+    ['deferred/A', ['A1']],
+  ]);
+  t.deepEqual([...groupByQueueDirectory('incoming', ['B1', 'A1'], defaults)], [['incoming', ['B1', 'A1']]]);
+  t.deepEqual([...groupByQueueDirectory('deferred', [], defaults)], []);
+  t.deepEqual([...groupByQueueDirectory('incoming', [], defaults)], []);
+});
+
+test('groupByQueueDirectory agrees with queueDirectory on any ids and depth (property)', (t) => {
+  const idChar = fc.constantFrom(...'0123456789ABCDEFbcdfghjklmnpqrstvwxyzaeiouZ_'.split(''));
+  const id = fc.array(idChar, { minLength: 1, maxLength: 18 }).map((chars) => chars.join(''));
+  fc.assert(fc.property(fc.array(id, { maxLength: 80 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), (ids, depth, hashed) => {
+    const hashing = queueHashing(hashed ? ['deferred'] : [], depth);
+    t.deepEqual([...groupByQueueDirectory('deferred', ids, hashing)], groupOneByOne('deferred', ids, hashing));
+  }), { numRuns: 300, seed: 20261203 });
+});
+
+test('groupByQueueDirectory panics on a bad id or queue name, as queueDirectory does', (t) => {
+  t.throws(() => groupByQueueDirectory('deferred', ['ABC', 'bad/id'], defaults), {
+    instanceOf: FatalError, message: 'mail_queue_dir: bad queue id: bad/id',
+  });
+  t.throws(() => groupByQueueDirectory('incoming', ['ABC', '../x'], defaults), {
+    instanceOf: FatalError, message: 'mail_queue_dir: bad queue id: ../x',
+  });
+  t.throws(() => groupByQueueDirectory('../x', [], defaults), {
+    instanceOf: FatalError, message: 'mail_queue_dir: bad queue name: ../x',
+  });
 });
