@@ -25,7 +25,7 @@
 // (dist/bundle/flush/), so that path finds the same addon.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,14 +74,18 @@ writeFileSync(join(root, OUT_DIR, 'daemon-code.meta.json'), `${JSON.stringify(re
 copyFileSync(join(root, 'scripts/daemon-loader.cjs'), join(root, OUT_DIR, 'daemon.cjs'));
 writeFileSync(join(root, OUT_DIR, 'node-options'), `${DAEMON_NODE_OPTIONS.join(' ')}\n`);
 
-// The code cache: made after the daemon served an `add` (warm-code-cache.cjs),
-// so it also holds every function that start and that request compiled and
-// spares each start most of its compilation; the top level only, compiled as
-// the loader compiles it, when that warm-up fails. The warm-up runs in a fresh
-// node with master's near-empty environment, so that the cache is made under
-// the V8 options a daemon starts with (DAEMON_NODE_OPTIONS; V8 refuses a
-// cache made under others).
+// The code cache: made after warm-up runs of the daemon (warm-code-cache.cjs),
+// one per kind of request, each starting from the cache the one before wrote,
+// so it holds every function that start and those requests compiled and
+// spares each start most of its compilation, and a process's first send or
+// refresh the compilation of its own path; the top level only, compiled as
+// the loader compiles it, when a warm-up run fails. The warm-up runs in a
+// fresh node with master's near-empty environment, so that the cache is made
+// under the V8 options a daemon starts with (DAEMON_NODE_OPTIONS; V8 refuses
+// a cache made under others).
 const require = createRequire(import.meta.url);
+// The client side of the protocol, from tsc's output (npm run build runs tsc first).
+const { flushRequest } = await import(new URL('../dist/src/protocol/flush-messages.js', import.meta.url).href);
 const loaderPath = join(root, OUT_DIR, 'daemon.cjs');
 const cachePath = join(root, OUT_DIR, 'daemon-code.cache');
 const warm = warmUp(loaderPath, cachePath);
@@ -90,24 +94,63 @@ if (warm !== null) {
   writeFileSync(cachePath, require(loaderPath).compileDaemon(undefined).script.createCachedData());
 }
 
-/** Runs the daemon -S on one `add` in a throw-away queue; null when it wrote `cache`, else why not. */
+/**
+ * A logfile for the warm-up's sends: ids with and without queue files, listed
+ * and probed, a bad line and a repeated id; last read an hour ago, so that a
+ * purge sends it too.
+ */
+function warmLogfile(spool) {
+  const ids = [];
+  for (let i = 0; i < 24; i++) ids.push(`A${(0x10000 + i).toString(16).toUpperCase()}`);
+  for (let i = 0; i < 8; i++) ids.push(`${'BCDEF012'[i]}1234${i}`);
+  const logfile = join(spool, 'flush/warm_example');
+  writeFileSync(logfile, `${[...ids, 'not.an.id', ids[0]].join('\n')}\n`);
+  const anHourAgo = Date.now() / 1000 - 3600;
+  utimesSync(logfile, anHourAgo, anHourAgo);
+}
+
+/**
+ * Runs the daemon -S once per kind of request in a throw-away queue, chaining
+ * the caches; null when it wrote `cache`, else why not.
+ */
 function warmUp(loader, cache) {
   const scratch = mkdtempSync(join(tmpdir(), 'fastflush-warm-'));
   try {
     const spool = join(scratch, 'spool');
-    for (const dir of ['etc', 'spool/flush', 'spool/public', 'spool/pid']) mkdirSync(join(scratch, dir), { recursive: true });
+    for (const dir of ['etc', 'spool/flush', 'spool/public', 'spool/pid', 'spool/incoming', 'spool/deferred/A',
+      'spool/deferred/B']) {
+      mkdirSync(join(scratch, dir), { recursive: true });
+    }
     writeFileSync(join(scratch, 'etc/main.cf'), `queue_directory = ${spool}\nfast_flush_domains = warm.example\n`);
-    const made = join(scratch, 'daemon-code.cache');
-    const run = spawnSync(process.execPath, [...DAEMON_NODE_OPTIONS, join(root, 'scripts/warm-code-cache.cjs'), loader, made, '-S'], {
-      env: { MAIL_CONFIG: join(scratch, 'etc') },
-      input: Buffer.from('request\0add\0site\0warm.example\0queue_id\0ABCDEF1\0\0', 'latin1'),
-      timeout: 60_000,
-    });
-    if (run.error) return run.error.message;
-    if (run.status !== 0) return `exit status ${run.status}: ${run.stderr.toString().trim()}`;
-    if (!run.stdout.toString('latin1').endsWith('status\x000\0\0')) return 'no OK reply';
-    if (!existsSync(made)) return 'no cache written';
-    copyFileSync(made, cache);
+    // Mode 0700: a queue file is ready (not still being written) only with the owner's x bit.
+    const queueFile = (id) => writeFileSync(join(spool, 'deferred', id[0], id), '', { mode: 0o700 });
+    const steps = [
+      { input: flushRequest('add', { site: 'warm.example', queueId: 'ABCDEF1' }) },
+      { input: flushRequest('send_site', { site: 'warm.example' }), before: () => {
+        warmLogfile(spool);
+        queueFile('A10003');
+        queueFile('B12340');
+      } },
+      { input: flushRequest('send_file', { queueId: 'A10005' }), before: () => queueFile('A10005') },
+      { input: flushRequest('purge'), before: () => {
+        warmLogfile(spool);
+        queueFile('A10007');
+      } },
+    ];
+    let previous = '-';
+    for (const [index, step] of steps.entries()) {
+      step.before?.();
+      const made = join(scratch, `daemon-code.cache.${index}`);
+      const run = spawnSync(process.execPath, [...DAEMON_NODE_OPTIONS, join(root, 'scripts/warm-code-cache.cjs'), loader, made,
+        previous, '-S'], { env: { MAIL_CONFIG: join(scratch, 'etc') }, input: step.input, timeout: 60_000 });
+      const what = `run ${index + 1} of ${steps.length}`;
+      if (run.error) return `${what}: ${run.error.message}`;
+      if (run.status !== 0) return `${what}: exit status ${run.status}: ${run.stderr.toString().trim()}`;
+      if (!run.stdout.toString('latin1').endsWith('status\x000\0\0')) return `${what}: no OK reply`;
+      if (!existsSync(made)) return `${what}: no cache written`;
+      previous = made;
+    }
+    copyFileSync(previous, cache);
     return null;
   } finally {
     rmSync(scratch, { recursive: true, force: true });

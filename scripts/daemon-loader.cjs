@@ -2,9 +2,9 @@
 // the file bin/flush runs: it runs the daemon bundle (daemon-code.cjs, next to
 // it) as Node would run a CommonJS file, but compiled with the V8 code cache
 // that the build wrote (daemon-code.cache). The build makes that cache after
-// a warm-up request (build-daemon.mjs), so it holds the bytecode of every
-// function a start and an `add` run, not only the bundle's top level: a
-// start then compiles almost nothing.
+// warm-up requests (build-daemon.mjs), so it holds the bytecode of every
+// function a start and each kind of request run, not only the bundle's top
+// level: a start, and a process's first request, then compile almost nothing.
 //
 // V8 checks the cache itself (V8 version, flags, source) and compiles from
 // source when it does not fit, for instance after node was upgraded without a

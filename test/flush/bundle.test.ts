@@ -5,7 +5,9 @@
  * nothing from disk but Node's built-in modules and the addon, and answers a
  * request on its own (-S) through its loader, which also proves that it finds
  * the addon. Its code cache fits this node, and a cache that does not fit
- * only costs the compilation it would have saved.
+ * only costs the compilation it would have saved. The build's warm-up runs
+ * chain: a run started from an earlier run's cache writes a cache holding both
+ * runs' functions, and refuses to start from one V8 rejects.
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
@@ -100,7 +102,7 @@ process.stdout.write(JSON.stringify({ rejected: warm.cachedDataRejected, warm: r
     { env: {}, encoding: 'utf8' });
   const sizes = JSON.parse(result.stdout || '{}') as { rejected?: boolean; warm?: number; topLevelOnly?: number };
   t.is(sizes.rejected, false, result.stderr);
-  // The warm-up compiled the functions of a start and an add: they are in the cache too.
+  // The warm-up compiled the functions of a start and of each kind of request: they are in the cache too.
   t.true((sizes.warm ?? 0) > (sizes.topLevelOnly ?? 0) * 1.3, JSON.stringify(sizes));
 });
 
@@ -120,6 +122,36 @@ test('a code cache that does not fit is ignored', async (t) => {
     const uncached = await addThroughLoader(join(root, LOADER));
     t.is(uncached.code, 0, uncached.stderr);
     t.is(uncached.reply, ADDED);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** Runs scripts/warm-code-cache.cjs on one request; its exit status, stderr and the size of the cache it wrote. */
+function warmRun(root: string, made: string, previous: string, input: Buffer): { status: number | null; stderr: string; size: number } {
+  const nodeOptions = parseNodeOptions(readFileSync(join(repoRoot, DIR, 'node-options'), 'latin1'));
+  const run = spawnSync(process.execPath, [...nodeOptions, join(repoRoot, 'scripts/warm-code-cache.cjs'), join(repoRoot, LOADER),
+    made, previous, '-S'], { env: { MAIL_CONFIG: join(root, 'etc') }, input, encoding: 'latin1' });
+  return { status: run.status, stderr: run.stderr, size: existsSync(made) ? readFileSync(made).length : 0 };
+}
+
+test('warm-up runs chain: a cache made from an earlier run\'s holds both runs\' code; a rejected one is an error', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'bundle-warm-'));
+  try {
+    const spool = join(root, 'spool');
+    for (const dir of ['etc', 'spool/flush', 'spool/public', 'spool/pid', 'spool/incoming']) mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, 'etc/main.cf'), `queue_directory = ${spool}\nfast_flush_domains = example.test\n`);
+    const add = warmRun(root, join(root, 'add.cache'), '-', flushRequest('add', { site: 'example.test', queueId: 'ABCDEF1' }));
+    t.is(add.status, 0, add.stderr);
+    const send = warmRun(root, join(root, 'send.cache'), join(root, 'add.cache'), flushRequest('send_site', { site: 'example.test' }));
+    t.is(send.status, 0, send.stderr);
+    t.is(readFileSync(join(spool, 'flush/example_test'), 'latin1'), '', 'the send ran and emptied the logfile');
+    t.true(send.size > add.size, `${send.size} > ${add.size}`);
+    writeFileSync(join(root, 'bad.cache'), 'not a code cache');
+    const rejected = warmRun(root, join(root, 'never.cache'), join(root, 'bad.cache'), flushRequest('send_site', { site: 'example.test' }));
+    t.not(rejected.status, 0);
+    t.regex(rejected.stderr, /bad\.cache: V8 rejected the previous run's cache/);
+    t.is(rejected.size, 0);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
