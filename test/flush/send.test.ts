@@ -6,7 +6,7 @@
  * a long send yields so that another site's add completes meanwhile.
  */
 import test from 'ava';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { sendLogfile, eventTime } from '../../src/flush/send.js';
 import { appendQueueId } from '../../src/queue/logfile-store.js';
 import { flushOneFile } from '../../src/queue/queue-file.js';
@@ -65,7 +65,7 @@ function buildQueue(root: string): string[] {
   for (const sub of ['flush', 'deferred', 'incoming']) mkdirSync(`${root}/${sub}`, { recursive: true, mode: 0o700 });
   const lines: string[] = [];
   for (const dir of ['3', '4', 'A']) {
-    for (let n = 0; n < 45; n++) {
+    for (let n = 0; n < 150; n++) {
       const id = idIn(dir, n);
       if (n % 3 === 0) queueFile(`${root}/deferred/${dir}/${id}`);
       else if (n % 3 === 1) queueFile(`${root}/incoming/${id}`);
@@ -164,10 +164,34 @@ test.serial('a send with directory listings ends where the per-id C loop ends, a
   t.true(reference.count > 0);
   t.deepEqual(sent.warnings, reference.warnings);
   t.true(sent.warnings.includes('warning: flush_one_file: update deferred/6/6000000000 time stamps: Not a directory'));
-  // Never an id that has a file; every id without one in the listed directories (3, 4 and A: 15 each).
+  // Never an id that has a file; every id without one in the listed directories (3, 4 and A: 50 each).
   t.deepEqual(spared.filter((id) => withFile.has(id)), []);
-  t.true(spared.length >= 45, `${spared.length} ids spared`);
+  t.true(spared.length >= 150, `${spared.length} ids spared`);
   t.deepEqual(await qmgr.settle(2), ['F\0', 'I\0']);
+});
+
+/**
+ * How locateQueueFiles took its deferred step for a directory: 'listed' (an id
+ * with a file there is left for its turn) or 'probed' (that id was stamped
+ * early, at its deferred utime).
+ */
+async function deferredStep(files: number, asked: number): Promise<'listed' | 'probed'> {
+  const dir = 'deferred/C';
+  mkdirSync(dir, { recursive: true });
+  const present = Array.from({ length: files }, (_, n) => idIn('C', n));
+  for (const id of present) queueFile(`${dir}/${id}`);
+  const ids = [present[0] as string, ...Array.from({ length: asked - 1 }, (_, n) => idIn('C', 1_000_000 + n))];
+  const sightings = await locateQueueFiles(ids, settings().hashing, eventTime(), new TimeSlice());
+  return 'stampedIn' in (sightings.startFor(present[0] as string) ?? {}) ? 'probed' : 'listed';
+}
+
+test.serial('a deferred directory is listed when it holds few entries per id asked about, probed id by id otherwise', async (t) => {
+  // A listing costs about as much per entry as a probe per id, plus an opening cost of many probes.
+  t.is(await deferredStep(100, 600), 'listed');
+  rmSync('deferred', { recursive: true });
+  t.is(await deferredStep(500, 100), 'probed', 'five entries per id');
+  rmSync('deferred', { recursive: true });
+  t.is(await deferredStep(1, 20), 'probed', 'too few ids to be worth opening a listing');
 });
 
 test.serial('files another process moves or removes in the middle of a send are handled as C does', async (t) => {
