@@ -533,15 +533,24 @@ class ListenerLoop {
   }
 
   private release(client: FdStream): void {
-    client.close();
-    if (this.settled) return;
+    if (this.settled) {
+      client.close();
+      return;
+    }
     const wasOldest = this.active.values().next().value === client;
     this.active.delete(client);
+    const last = this.retiring && this.active.size === 0;
+    // The use is reported before the connection is closed (C closes first):
+    // master counts uses only from these records, and takes the death of a
+    // process with none for a failed start-up. Reported first, the record is
+    // in master's channel before anyone can see this connection end, so a
+    // process killed right after its first connection is not counted as one
+    // that never served. A retiring process ends available, as a C child does
+    // after its last use.
+    this.availability.completed(!last && (this.retiring || this.successorRequested));
+    client.close();
     if (msg.verbose) msg.info('connection closed');
     if (this.acceptPause !== undefined) this.resumeAccepting();
-    const last = this.retiring && this.active.size === 0;
-    // A retiring process ends available, as a C child does after its last use.
-    this.availability.completed(!last && (this.retiring || this.successorRequested));
     if (this.active.size > 0) {
       if (wasOldest) this.watchdog.start();
       return;

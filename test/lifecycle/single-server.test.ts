@@ -147,6 +147,25 @@ test('a process that served one connection and then dies has a use on record: ma
   });
 });
 
+test('a use is on master\'s record before the client sees its connection end: killed at once, still no throttle', async (t) => {
+  // master counts uses only from status records and reaps a dead child without reading on; so
+  // the record must already be in its channel when the client (or anyone watching) sees the end.
+  for (let round = 0; round < 5; round += 1) {
+    await withInstance('', async (instance) => {
+      const child = instance.spawn(MASTER_ARGS);
+      try {
+        const result = await request(instance.listen.path, 'quick\n');
+        child.child.kill('SIGKILL');
+        t.is(parseReply(result.reply).line, 'quick');
+        t.is((await child.exit).signal, 'SIGKILL');
+        t.is(masterView(child.statuses).uses, 1, `round ${round}: ${JSON.stringify(child.statuses)}`);
+      } finally {
+        reap(t, child);
+      }
+    });
+  }
+});
+
 test('a retire reason (a changed table) at an accept: that client is served, then the process exits 0', async (t) => {
   await withInstance('', async (instance) => {
     const child = instance.spawn([...MASTER_ARGS, '-V']);
