@@ -46,9 +46,9 @@
  *
  * When to list: a listing pays only where a directory holds few entries per
  * id asked about. Measured (2026-12-03, ext4, Node 20, this file's loops in a
- * scratch script, warm, medians of 21): a probe that fails costs about 2 us, a listing
- * about 1 us per entry plus ~100 us to stat, open and close the directory and
- * index the ids; listing 640 entries for 640 ids took 0.75x the time of their
+ * scratch script, warm, medians of 21): a probe that fails costs about 2 µs,
+ * a listing about 1 µs per entry plus ~100 µs to stat, open and close the
+ * directory and index the ids; listing 640 entries for 640 ids took 0.75x the time of their
  * probes, for 320 ids 1.2x, for 160 ids 2.5x, for 80 ids 4.8x (6,000 entries:
  * 0.76x for 4,000 ids, 1.6x for 2,000). So a directory
  * is listed for at least MIN_IDS_PER_LISTING ids (the opening cost) and at
@@ -70,9 +70,9 @@ import { DEFERRED, FROM_DEFERRED, INCOMING, stampQueueFile, type QueueFileStart 
 import { groupByQueueDirectory, type QueueHashing } from './queue-path.js';
 import type { TimeSlice } from './time-slice.js';
 
-/** Fewer ids than this in a directory are probed one by one, as in C: a listing's opening cost is that of ~50 probes. */
+/** Fewer ids than this in a directory are probed one by one, as in C (opening a listing costs ~50 probes). */
 const MIN_IDS_PER_LISTING = 64;
-/** A directory is listed when its estimated entry count is at most this many per id asked about (~2 real entries). */
+/** Listed when its estimated entry count is at most this many per id asked about (~2 real entries). */
 const MAX_ENTRIES_PER_ID = 3;
 /** No common file system reports less than this many directory bytes per entry. */
 const MIN_BYTES_PER_ENTRY = 16;
