@@ -48,14 +48,14 @@
  * id asked about. Measured (2026-12-03, ext4, Node 20, this file's loops in a
  * scratch script, warm, medians of 21): a probe that fails costs about 2 µs,
  * a listing about 1 µs per entry plus ~100 µs to stat, open and close the
- * directory and index the ids; listing 640 entries for 640 ids took 0.75x the time of their
- * probes, for 320 ids 1.2x, for 160 ids 2.5x, for 80 ids 4.8x (6,000 entries:
- * 0.76x for 4,000 ids, 1.6x for 2,000). So a directory
+ * directory and index the ids; listing 640 entries for 640 ids took 0.75x
+ * the time of their probes, for 320 ids 1.2x, for 160 ids 2.5x, for 80 ids
+ * 4.8x (6,000 entries: 0.76x for 4,000 ids, 1.6x for 2,000). So a directory
  * is listed for at least MIN_IDS_PER_LISTING ids (the opening cost) and at
  * most MAX_ENTRIES_PER_ID estimated entries per id, the entry count estimated
  * from the directory's size in bytes (which overestimates it, 1.3-2x on ext4
- * and tmpfs; a one-block ext4 directory counts as 256). Listings
- * are streamed (opendir) and keep only the names asked about; they and the
+ * and tmpfs; a one-block ext4 directory counts as 256). Listings are
+ * streamed (opendir) and keep only the names asked about; they and the
  * early probes run under the caller's TimeSlice, while the grouping of a
  * batch's ids by directory and what a listing says of them are memory work
  * of a batch at most and run without pauses. A directory that cannot be

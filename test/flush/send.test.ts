@@ -176,10 +176,9 @@ test.serial('a send with directory listings ends where the per-id C loop ends, a
  * early, at its deferred utime).
  */
 async function deferredStep(files: number, asked: number): Promise<'listed' | 'probed'> {
-  const dir = 'deferred/C';
-  mkdirSync(dir, { recursive: true });
+  rmSync('deferred', { recursive: true, force: true });
   const present = Array.from({ length: files }, (_, n) => idIn('C', n));
-  for (const id of present) queueFile(`${dir}/${id}`);
+  for (const id of present) queueFile(`deferred/C/${id}`);
   const ids = [present[0] as string, ...Array.from({ length: asked - 1 }, (_, n) => idIn('C', 1_000_000 + n))];
   const sightings = await locateQueueFiles(ids, settings().hashing, eventTime(), new TimeSlice());
   return 'stampedIn' in (sightings.startFor(present[0] as string) ?? {}) ? 'probed' : 'listed';
@@ -188,9 +187,7 @@ async function deferredStep(files: number, asked: number): Promise<'listed' | 'p
 test.serial('a deferred directory is listed when it holds few entries per id asked about, probed id by id otherwise', async (t) => {
   // A listing costs about as much per entry as a probe per id, plus an opening cost of many probes.
   t.is(await deferredStep(100, 600), 'listed');
-  rmSync('deferred', { recursive: true });
   t.is(await deferredStep(500, 100), 'probed', 'five entries per id');
-  rmSync('deferred', { recursive: true });
   t.is(await deferredStep(1, 20), 'probed', 'too few ids to be worth opening a listing');
 });
 
